@@ -1,0 +1,72 @@
+# theory-testbed: the front door. `make` regenerates every result, figure and the validation report;
+# `make test` runs the fast CPU suite. Both set up .venv on first use (Python 3.11, pinned requirements.lock).
+# On a machine with its own interpreter (the GPU box), skip the venv: `make test-gpu PYTHON=python3`.
+
+VENV       := .venv
+VENV_PY    := $(VENV)/bin/python
+PYTHON     ?= $(VENV_PY)
+BOOTSTRAP  ?= python3.11
+SYSTEMS    ?= icl lssl admm grokking hierarchical
+JOBS       ?= 2
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+export MPLBACKEND := Agg
+
+# The venv is a prerequisite only when we use it.
+SETUP := $(if $(filter $(VENV_PY),$(PYTHON)),$(VENV)/.installed,)
+
+.PHONY: all setup validate figures report test test-slow test-gpu bench notebooks gpu-preset clean-results help
+all: validate figures report
+
+help:
+	@echo "make            set up, run what is missing, regenerate figures and reports/VALIDATION.md"
+	@echo "make test       fast CPU test suite (what CI runs)"
+	@echo "make validate   run every claim at report size (cached in results/)"
+	@echo "make figures    redraw figures/out/ from the results store"
+	@echo "make report     print the validation summary"
+	@echo "make test-slow  long statistical tests;  make test-gpu  CUDA tests (skipped without a GPU)"
+	@echo "make bench      benchmarks (ratios against a baseline in the same run)"
+	@echo "make notebooks  coursework notebooks from demos/ into notebooks/"
+	@echo "make gpu-preset every claim at GPU size on CUDA (reports/validation-gpu.json)"
+	@echo "Variables: PYTHON=python3 (skip the venv), SYSTEMS='icl lssl', JOBS=2"
+
+setup: $(SETUP)
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(VENV_PY) || $(BOOTSTRAP) -m venv $(VENV)
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+		|| $(VENV_PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+validate: $(SETUP)
+	$(PYTHON) -m claims $(SYSTEMS) --size report --jobs $(JOBS)
+
+figures: $(SETUP)
+	$(PYTHON) -m figures $(SYSTEMS)
+
+report: $(SETUP)
+	@$(PYTHON) -c "import json; r=json.load(open('reports/validation.json'))['claims']; \
+	  print('\n'.join(f\"{c['id']:<16}{c['verdict']:<15}{c['title']}\" for c in r)); \
+	  print(f\"{sum(c['passed'] for c in r)}/{len(r)} claims confirmed; details in reports/VALIDATION.md\")"
+
+test: $(SETUP)
+	$(PYTHON) -m pytest -q -m "not slow and not gpu" -p no:cacheprovider
+
+test-slow: $(SETUP)
+	$(PYTHON) -m pytest -q -m "slow" -p no:cacheprovider
+
+test-gpu: $(SETUP)
+	THEORY_TESTBED_DEVICE=cuda $(PYTHON) -m pytest -q -m "gpu" -p no:cacheprovider
+
+gpu-preset: $(SETUP)
+	$(PYTHON) -m claims $(SYSTEMS) --size gpu --device cuda
+
+bench: $(SETUP)
+	$(PYTHON) -m bench $(SYSTEMS)
+
+notebooks: $(SETUP)
+	@mkdir -p notebooks
+	for f in demos/*.py; do $(PYTHON) -m jupytext --quiet --to ipynb --output notebooks/$$(basename $$f .py).ipynb $$f; done
+
+clean-results:
+	rm -rf results figures/out/.stamps

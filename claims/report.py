@@ -1,0 +1,122 @@
+"""The validation report: reports/validation.json (machine-readable) and reports/VALIDATION.md (for people),
+plus the claims table between markers in README.md."""
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+from sims.store import REPO_ROOT, git_sha, package_versions
+
+REPORT_DIR = REPO_ROOT / "reports"
+README_START = "<!-- claims-table:start -->"
+README_END = "<!-- claims-table:end -->"
+_ICON = {"confirmed": "✅ confirmed", "not confirmed": "❌ not confirmed"}
+
+
+def merge_results(results: list[dict], path: Path) -> list[dict]:
+    """Replace the entries of the systems just run, keep the others (a per-system `python -m claims X`)."""
+    old = json.loads(path.read_text())["claims"] if path.exists() else []
+    ran = {r["system"] for r in results}
+    merged = [r for r in old if r["system"] not in ran] + results
+    from sims import SYSTEMS
+
+    order = {s: i for i, s in enumerate(SYSTEMS)}
+    return sorted(merged, key=lambda r: (order.get(r["system"], 99), _claim_number(r["id"])))
+
+
+def _claim_number(claim_id: str):
+    tail = claim_id.split(".", 1)[-1]
+    return (int(tail), "") if tail.isdigit() else (99, tail)
+
+
+def environment() -> dict:
+    return {"git_sha": git_sha(), "platform": platform.platform(), "machine": platform.machine(),
+            "versions": package_versions(), "generated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def _fmt(x) -> str:
+    if isinstance(x, str):
+        return x
+    if x is None:
+        return ""
+    ax = abs(x)
+    return f"{x:.4g}" if (ax == 0 or 1e-3 <= ax < 1e5) else f"{x:.3e}"
+
+
+def _measurement(check: dict) -> str:
+    m = _fmt(check["measurement"])
+    if check.get("ci"):
+        lo, hi = check["ci"]
+        return f"{m} [{_fmt(lo)}, {_fmt(hi)}]"
+    return m
+
+
+_MODE = {"close": "±", "below": "≤ pred +", "above": "≥ pred −", "differs": "differs by >"}
+
+
+def render_markdown(claims: list[dict], env: dict) -> str:
+    lines = ["# Validation report", "",
+             "Each claim: a theorem's prediction (theory/) against a training or Monte-Carlo measurement (sims/), "
+             "with a stated tolerance. Measurements show the mean and its 95 % confidence interval in brackets "
+             "where they are random. Regenerate with `make validate`.", "",
+             "| claim | title | verdict | checks passed | seeds | device | dtype | wall (s) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in claims:
+        n_ok = sum(c["passed"] for c in r["checks"])
+        lines.append(f"| [{r['id']}](#{r['id'].replace('.', '')}) | {r['title']} | {_ICON[r['verdict']]} | "
+                     f"{n_ok}/{len(r['checks'])} | {r['n_seeds']} | {r['device']} | {r['dtype']} | {r['wall_s']:.1f} |")
+    for r in claims:
+        lines += ["", f"## {r['id']}", "", f"**{r['title']}** — {_ICON[r['verdict']]}", "",
+                  f"- Source: {r['source']}", f"- Statement: {r['statement']}"]
+        if r.get("amends"):
+            lines.append(f"- Amends the paper: {r['amends']}")
+        if r.get("note"):
+            lines.append(f"- Finding: {r['note']}")
+        lines += ["", "| check | prediction | measurement [95 % CI] | tolerance | rule | passed |",
+                  "|---|---|---|---|---|---|"]
+        for c in r["checks"]:
+            tol = f"{_MODE[c['mode']]} {_fmt(c['tolerance'])}"
+            lines.append(f"| {c['name']} | {_fmt(c['prediction'])} | {_measurement(c)} | {tol} | {c['rule']} | "
+                         f"{'yes' if c['passed'] else '**no**'} |")
+    v = env["versions"]
+    lines += ["", "---", "",
+              f"Environment: git {env['git_sha']}, {env['platform']}, Python {v['python']}, torch {v['torch']}, "
+              f"numpy {v['numpy']}, scipy {v['scipy']}, pandas {v['pandas']}; generated {env['generated']}.", ""]
+    return "\n".join(lines)
+
+
+def readme_table(claims: list[dict]) -> str:
+    lines = ["| claim | title | verdict |", "|---|---|---|"]
+    for r in claims:
+        lines.append(f"| [{r['id']}](reports/VALIDATION.md#{r['id'].replace('.', '')}) | {r['title']} | "
+                     f"{_ICON[r['verdict']]} |")
+    return "\n".join(lines)
+
+
+def write_reports(results: list[dict]) -> list[dict]:
+    REPORT_DIR.mkdir(exist_ok=True)
+    json_path = REPORT_DIR / "validation.json"
+    claims = merge_results(results, json_path)
+    env = environment()
+    _write_if_changed(json_path, json.dumps({"environment": env, "claims": claims}, indent=2) + "\n")
+    _write_if_changed(REPORT_DIR / "VALIDATION.md", render_markdown(claims, env))
+    update_readme(claims)
+    return claims
+
+
+def update_readme(claims: list[dict], readme: Path = REPO_ROOT / "README.md") -> None:
+    if not readme.exists():
+        return
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        return
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    _write_if_changed(readme, f"{head}{README_START}\n{readme_table(claims)}\n{README_END}{tail}")
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text() != text:
+        path.write_text(text)

@@ -1,0 +1,168 @@
+"""Shared runtime for every simulator: device and dtype resolution, determinism, seeding, progress bars.
+
+Randomness enters a simulator only through ``seeds`` (a list of ints) turned into one ``torch.Generator`` per seed
+by :func:`generators`; random tensors are drawn per seed and stacked along a leading seed dimension
+(:func:`randn`, :func:`rand`, :func:`randint`), so a batch of seeds gives exactly the numbers each seed gives alone.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "THEORY_TESTBED_DEVICE"
+DTYPE_ENV = "THEORY_TESTBED_DTYPE"
+_DTYPES = {"float64": torch.float64, "float32": torch.float32}
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` (or None) means $THEORY_TESTBED_DEVICE if set, else cuda, then mps, then cpu."""
+    if isinstance(device, torch.device):
+        return device
+    name = (device or "auto").strip().lower()
+    if name == "auto":
+        name = os.environ.get(DEVICE_ENV, "").strip().lower() or "auto"
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    base = name.split(":")[0]
+    if base not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not valid; use one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
+    if base == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} asked for CUDA but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
+    if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device={device!r} asked for MPS but it is not available; use 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+    """``auto`` (or None) means $THEORY_TESTBED_DTYPE if set, else float64 on CPU (checking paths) and float32 on
+    accelerators (MPS has no float64)."""
+    if isinstance(dtype, torch.dtype):
+        if dtype not in _DTYPES.values():
+            raise ValueError(f"dtype={dtype} is not valid; use torch.float32 or torch.float64")
+        return dtype
+    name = (dtype or "auto").strip().lower()
+    if name == "auto":
+        name = os.environ.get(DTYPE_ENV, "").strip().lower() or "auto"
+    if name == "auto":
+        return torch.float64 if device.type == "cpu" else torch.float32
+    if name not in _DTYPES:
+        raise ValueError(f"dtype={dtype!r} is not valid; use one of 'auto', 'float32', 'float64'")
+    return _DTYPES[name]
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+def set_determinism(device: torch.device) -> None:
+    """Checking paths never use TF32 or autotuned kernels; CUDA runs use deterministic algorithms."""
+    torch.set_float32_matmul_precision("highest")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cudnn.benchmark = False
+    if device.type == "cuda":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def spawn_seeds(root: int, k: int) -> list[int]:
+    """k independent seeds derived from ``root`` through numpy's SeedSequence (never global seeding)."""
+    if k < 1:
+        raise ValueError(f"k={k} must be >= 1")
+    return [int(s.generate_state(1, dtype=np.uint32)[0]) for s in np.random.SeedSequence(root).spawn(k)]
+
+
+def seed_list(n_seeds: int, root: int = 0) -> list[int]:
+    """The canonical seed list for a run of ``n_seeds`` seeds: 0..n_seeds-1 offset by ``root``."""
+    if n_seeds < 1:
+        raise ValueError(f"n_seeds={n_seeds} must be >= 1")
+    return [root + i for i in range(n_seeds)]
+
+
+def generators(seeds: Sequence[int], device: torch.device | str = "cpu") -> list[torch.Generator]:
+    """One independent torch.Generator per seed, on ``device``, seeded through SeedSequence(seed)."""
+    device = torch.device(device)
+    gens = []
+    for seed in seeds:
+        state = np.random.SeedSequence(int(seed)).generate_state(2, dtype=np.uint32)
+        g = torch.Generator(device=device)
+        g.manual_seed(int(state[0]) << 32 | int(state[1]))
+        gens.append(g)
+    return gens
+
+
+def randn(gens: Sequence[torch.Generator], shape: Sequence[int], *, device, dtype) -> torch.Tensor:
+    """Standard normal tensor of shape (len(gens), *shape); slice s is drawn from gens[s] alone."""
+    return torch.stack([torch.randn(*shape, generator=g, device=device, dtype=dtype) for g in gens])
+
+
+def rand(gens: Sequence[torch.Generator], shape: Sequence[int], *, device, dtype) -> torch.Tensor:
+    """Uniform [0, 1) tensor of shape (len(gens), *shape); slice s is drawn from gens[s] alone."""
+    return torch.stack([torch.rand(*shape, generator=g, device=device, dtype=dtype) for g in gens])
+
+
+def randint(gens: Sequence[torch.Generator], high: int, shape: Sequence[int], *, device) -> torch.Tensor:
+    """Integers in [0, high) of shape (len(gens), *shape); slice s is drawn from gens[s] alone."""
+    return torch.stack([torch.randint(high, tuple(shape), generator=g, device=device) for g in gens])
+
+
+def randperm(gens: Sequence[torch.Generator], n: int, *, device) -> torch.Tensor:
+    """One permutation of range(n) per seed, shape (len(gens), n)."""
+    return torch.stack([torch.randperm(n, generator=g, device=device) for g in gens])
+
+
+def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", disable: bool | None = None):
+    """The one progress bar of the project: tqdm on a terminal, silent otherwise (CI, pipes, tests)."""
+    from tqdm.auto import tqdm
+
+    if disable is None:
+        disable = not sys.stderr.isatty() or os.environ.get("THEORY_TESTBED_QUIET", "") not in ("", "0")
+    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False, dynamic_ncols=True)
+
+
+def tidy(records: Iterable[dict]) -> "pd.DataFrame":
+    """A tidy metrics table from row dicts; numeric 'value' column as float64."""
+    import pandas as pd
+
+    df = pd.DataFrame.from_records(list(records))
+    if "value" in df:
+        df["value"] = df["value"].astype("float64")
+    return df
+
+
+def long_table(seeds: Sequence[int], metrics: dict[str, torch.Tensor | np.ndarray], steps=None) -> "pd.DataFrame":
+    """Tidy table (seed, [step,] metric, value) from per-seed metric arrays.
+
+    Each metric has shape (S,) or, when ``steps`` is given, (S, len(steps)); S = len(seeds).
+    """
+    import pandas as pd
+
+    frames = []
+    seeds_arr = np.asarray(list(seeds))
+    for name, values in metrics.items():
+        v = values.detach().to("cpu", torch.float64).numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float64)
+        if v.shape[0] != len(seeds_arr):
+            raise ValueError(f"metric {name!r} has leading dimension {v.shape[0]}, expected {len(seeds_arr)} seeds")
+        if steps is None:
+            if v.ndim != 1:
+                raise ValueError(f"metric {name!r} has shape {v.shape}; without steps it must be (n_seeds,)")
+            frames.append(pd.DataFrame({"seed": seeds_arr, "metric": name, "value": v}))
+        else:
+            steps_arr = np.asarray(list(steps))
+            if v.shape != (len(seeds_arr), len(steps_arr)):
+                raise ValueError(f"metric {name!r} has shape {v.shape}, expected {(len(seeds_arr), len(steps_arr))}")
+            frames.append(pd.DataFrame({
+                "seed": np.repeat(seeds_arr, len(steps_arr)),
+                "step": np.tile(steps_arr, len(seeds_arr)),
+                "metric": name,
+                "value": v.reshape(-1),
+            }))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,86 @@
+r"""Statistics shared by every claim: confidence intervals, the suite-wide z rule, log-log slope fits.
+
+Tolerance rule for Monte-Carlo comparisons (STYLE.md habit 6): a measurement m with standard error SE agrees with a
+prediction p when |m - p| <= z·SE + bias_bound, where z comes from a suite-wide false-alarm budget
+(:data:`FALSE_ALARM_BUDGET` spread over :data:`N_MC_CHECKS` checks by Bonferroni), so the whole validation report
+raises a false alarm with probability below the budget.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+FALSE_ALARM_BUDGET = 0.01
+"""Probability that any Monte-Carlo check in the whole suite fails although its prediction is right."""
+N_MC_CHECKS = 200
+"""Upper bound on the number of Monte-Carlo checks in the suite (all systems, report + tests)."""
+
+
+def z_for_budget(budget: float = FALSE_ALARM_BUDGET, n_checks: int = N_MC_CHECKS) -> float:
+    r"""Two-sided Bonferroni z: :math:`z = \Phi^{-1}(1 - \alpha / (2m))`. Default ≈ 3.89."""
+    if not 0 < budget < 1:
+        raise ValueError(f"budget={budget} must be in (0, 1)")
+    if n_checks < 1:
+        raise ValueError(f"n_checks={n_checks} must be >= 1")
+    return float(_st.norm.ppf(1 - budget / (2 * n_checks)))
+
+
+Z_SUITE = z_for_budget()
+
+
+@dataclass(frozen=True)
+class MeanCI:
+    mean: float
+    se: float
+    low: float
+    high: float
+    n: int
+
+
+def mean_ci(samples, level: float = 0.95) -> MeanCI:
+    """Mean with Student-t confidence interval over independent samples (seeds); SE = std/sqrt(n)."""
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    if x.size == 0:
+        raise ValueError("samples is empty")
+    n = x.size
+    mean = float(x.mean())
+    if n == 1:
+        return MeanCI(mean, float("nan"), float("nan"), float("nan"), 1)
+    se = float(x.std(ddof=1) / np.sqrt(n))
+    half = float(_st.t.ppf(0.5 + level / 2, df=n - 1)) * se
+    return MeanCI(mean, se, mean - half, mean + half, n)
+
+
+def bootstrap_ci(samples, stat=np.mean, level: float = 0.95, n_boot: int = 2000, seed: int = 0):
+    """Percentile bootstrap interval of ``stat`` over the first axis of ``samples`` (seeded, deterministic)."""
+    x = np.asarray(samples, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
+    boots = np.array([stat(x[i]) for i in idx])
+    lo, hi = np.quantile(boots, [0.5 - level / 2, 0.5 + level / 2], axis=0)
+    return float(stat(x)), lo, hi
+
+
+@dataclass(frozen=True)
+class SlopeFit:
+    slope: float
+    intercept: float
+    se: float
+    n: int
+
+
+def loglog_slope(x, y) -> SlopeFit:
+    """Least-squares slope of log y on log x with its standard error (convergence orders, scaling exponents)."""
+    lx = np.log(np.asarray(x, dtype=np.float64))
+    ly = np.log(np.asarray(y, dtype=np.float64))
+    if lx.size < 2 or lx.size != ly.size:
+        raise ValueError(f"need >= 2 matching points, got {lx.size} and {ly.size}")
+    res = _st.linregress(lx, ly)
+    return SlopeFit(float(res.slope), float(res.intercept), float(res.stderr) if lx.size > 2 else 0.0, lx.size)
+
+
+def float_tolerance(dtype_eps: float, n: int, cond: float = 1.0, c: float = 10.0) -> float:
+    """Deterministic identity tolerance C·n·eps·cond (STYLE.md habit 6)."""
+    return c * n * dtype_eps * cond
