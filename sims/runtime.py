@@ -18,30 +18,38 @@ DTYPE_ENV = "THEORY_TESTBED_DTYPE"
 _DTYPES = {"float64": torch.float64, "float32": torch.float32}
 
 
-def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
-    """``auto`` (or None) means $THEORY_TESTBED_DEVICE if set, else cuda, then mps, then cpu."""
+def device_name(device: str | torch.device | None = "auto") -> str:
+    """Validate a device name without touching the hardware ('auto' resolves on this machine)."""
     if isinstance(device, torch.device):
-        return device
+        return str(device)
     name = (device or "auto").strip().lower()
     if name == "auto":
         name = os.environ.get(DEVICE_ENV, "").strip().lower() or "auto"
     if name == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
+            return "cuda"
         if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    base = name.split(":")[0]
-    if base not in ("cpu", "cuda", "mps"):
+            return "mps"
+        return "cpu"
+    base, _, index = name.partition(":")
+    if base not in ("cpu", "cuda", "mps") or (index and not index.isdigit()):
         raise ValueError(f"device={device!r} is not valid; use one of 'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
-    if base == "cuda" and not torch.cuda.is_available():
+    return name
+
+
+def resolve_device(device: str | torch.device | None = "auto") -> torch.device:
+    """``auto`` (or None) means $THEORY_TESTBED_DEVICE if set, else cuda, then mps, then cpu."""
+    if isinstance(device, torch.device):
+        return device
+    name = device_name(device)
+    if name.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"device={device!r} asked for CUDA but torch.cuda.is_available() is False; use 'cpu' or 'auto'")
-    if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError(f"device={device!r} asked for MPS but it is not available; use 'cpu' or 'auto'")
     return torch.device(name)
 
 
-def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torch.dtype:
+def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device | str) -> torch.dtype:
     """``auto`` (or None) means $THEORY_TESTBED_DTYPE if set, else float64 on CPU (checking paths) and float32 on
     accelerators (MPS has no float64)."""
     if isinstance(dtype, torch.dtype):
@@ -52,7 +60,8 @@ def resolve_dtype(dtype: str | torch.dtype | None, device: torch.device) -> torc
     if name == "auto":
         name = os.environ.get(DTYPE_ENV, "").strip().lower() or "auto"
     if name == "auto":
-        return torch.float64 if device.type == "cpu" else torch.float32
+        device_type = device.type if isinstance(device, torch.device) else str(device).split(":")[0]
+        return torch.float64 if device_type == "cpu" else torch.float32
     if name not in _DTYPES:
         raise ValueError(f"dtype={dtype!r} is not valid; use one of 'auto', 'float32', 'float64'")
     return _DTYPES[name]

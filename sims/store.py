@@ -98,12 +98,12 @@ class Store:
         self.root = Path(root or os.environ.get(ROOT_ENV) or REPO_ROOT / "results")
 
     def key(self, fn: Callable, config, seeds: Sequence[int], *, device="auto", dtype="auto") -> str:
-        dev = runtime.resolve_device(device)
+        dev = runtime.device_name(device)  # keys never need the hardware: a login node keys GPU runs
         dt = runtime.resolve_dtype(dtype, dev)
         payload = {
             "system": system_of(fn), "function": f"{fn.__module__}.{fn.__qualname__}",
             "config_type": type(config).__qualname__, "config": config_dict(config),
-            "seeds": [int(s) for s in seeds], "device": dev.type, "dtype": runtime.dtype_name(dt),
+            "seeds": [int(s) for s in seeds], "device": dev.split(":")[0], "dtype": runtime.dtype_name(dt),
             "code": code_version(fn),
         }
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:20]

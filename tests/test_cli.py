@@ -1,0 +1,56 @@
+"""The command lines: python -m sims run/sweep/sweep-status/list and python -m claims."""
+import pytest
+
+import sims.__main__ as cli
+from sims import sweep as sw
+from sims.store import Store
+from tests import toy_sim
+
+
+@pytest.fixture
+def toy_system(monkeypatch, tmp_path):
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "res"))
+
+    def fake_simulator(system, fn_name="run"):
+        if system != "toy":
+            raise ValueError(f"system={system!r} is not valid")
+        return toy_sim, getattr(toy_sim, fn_name)
+
+    monkeypatch.setattr(cli, "simulator", fake_simulator)
+    monkeypatch.setattr(sw, "simulator", fake_simulator)
+    return tmp_path / "res"
+
+
+def test_run_prints_a_summary_and_caches(toy_system, capsys):
+    assert cli.main(["run", "toy", "--n", "6", "--scale", "2", "--seeds", "3", "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "running_mean_sq" in out and "ran" in out
+    assert cli.main(["run", "toy", "--n", "6", "--scale", "2", "--seeds", "3", "--device", "cpu"]) == 0
+    assert "cache hit" in capsys.readouterr().out
+
+
+def test_run_help_lists_fields(toy_system, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["run", "toy", "--help"])
+    out = capsys.readouterr().out
+    assert "--scale" in out and "float (default 1.0)" in out and "--shape" in out
+
+
+def test_bad_values_are_clear_errors(toy_system, capsys):
+    assert cli.main(["run", "toy", "--n", "two"]) == 2
+    assert "field 'n'" in capsys.readouterr().err
+    assert cli.main(["run", "toy", "--n", "0", "--device", "cpu"]) == 2
+    assert "n=0" in capsys.readouterr().err
+    assert cli.main(["run", "nosuch"]) == 2
+    assert cli.main(["frobnicate"]) == 2
+
+
+def test_sweep_and_status(toy_system, capsys):
+    assert cli.main(["sweep", "toy", "--grid", "n=2,3", "--grid", "scale=1,2", "--seeds", "2", "--backend", "debug",
+                     "--device", "cpu", "--name", "toy-grid"]) == 0
+    assert "done: 4" in capsys.readouterr().out
+    assert cli.main(["sweep-status", "toy-grid"]) == 0
+    assert cli.main(["sweep", "toy", "--paper", "--backend", "debug", "--device", "cpu"]) == 0
+    assert "done: 2" in capsys.readouterr().out
+    assert cli.main(["sweep", "toy", "--grid", "width=1", "--backend", "debug"]) == 2
+    assert "width" in capsys.readouterr().err

@@ -1,0 +1,33 @@
+"""Figure plumbing: a figure is redrawn only when its data or script change."""
+import sys
+import types
+
+import numpy as np
+
+from figures import common
+
+
+def _module(value):
+    mod = types.ModuleType("figures.fig_toy_demo")
+    mod.__file__ = common.__file__  # any readable source file
+    mod.load = lambda store: {"y": np.array([1.0, value])}
+
+    def draw(data):
+        plt = common.style()
+        fig, ax = plt.subplots()
+        common.mean_band(ax, [0, 1], np.vstack([data["y"], data["y"] + 0.1]), label="sim")
+        return fig
+
+    mod.draw = draw
+    return mod
+
+
+def test_render_skips_unchanged_and_redraws_changed(tmp_path, monkeypatch, store):
+    monkeypatch.setattr(common, "OUT", tmp_path)
+    monkeypatch.setattr(common, "STAMPS", tmp_path / ".stamps")
+    monkeypatch.setitem(sys.modules, "figures.fig_toy_demo", _module(2.0))
+    assert common.render("fig_toy_demo", store) == "drawn"
+    assert (tmp_path / "fig_toy_demo.png").exists() and (tmp_path / "fig_toy_demo.pdf").exists()
+    assert common.render("fig_toy_demo", store) == "unchanged"
+    monkeypatch.setitem(sys.modules, "figures.fig_toy_demo", _module(3.0))
+    assert common.render("fig_toy_demo", store) == "drawn"

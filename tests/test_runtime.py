@@ -1,0 +1,66 @@
+"""The shared runtime: device/dtype resolution, per-seed generators, tidy tables."""
+import numpy as np
+import pytest
+import torch
+
+from sims import runtime
+
+
+def test_auto_device_is_cpu_without_accelerators(monkeypatch):
+    monkeypatch.delenv(runtime.DEVICE_ENV, raising=False)
+    if not torch.cuda.is_available():
+        assert runtime.resolve_device("auto").type in ("cpu", "mps")
+
+
+def test_device_from_environment(monkeypatch):
+    monkeypatch.setenv(runtime.DEVICE_ENV, "cpu")
+    assert runtime.resolve_device("auto") == torch.device("cpu")
+
+
+@pytest.mark.parametrize("bad", ["gpu", "cuda:x", "tpu", ""])
+def test_unknown_device_is_rejected(bad):
+    if bad == "":
+        assert runtime.device_name(bad) in ("cpu", "cuda", "mps")
+        return
+    with pytest.raises(ValueError, match="device"):
+        runtime.resolve_device(bad)
+
+
+def test_cuda_without_gpu_is_a_clear_error():
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="device='cuda'.*not available|device='cuda'.*False"):
+        runtime.resolve_device("cuda")
+    assert runtime.device_name("cuda:1") == "cuda:1"  # keys for remote GPUs need no local GPU
+
+
+def test_dtype_defaults_and_errors(monkeypatch):
+    monkeypatch.delenv(runtime.DTYPE_ENV, raising=False)
+    assert runtime.resolve_dtype("auto", torch.device("cpu")) == torch.float64
+    assert runtime.resolve_dtype("auto", "cuda") == torch.float32
+    assert runtime.resolve_dtype("float32", "cpu") == torch.float32
+    with pytest.raises(ValueError, match="dtype"):
+        runtime.resolve_dtype("float16", "cpu")
+
+
+def test_batched_draws_equal_single_seed_draws():
+    seeds = [3, 1, 4]
+    batch = runtime.randn(runtime.generators(seeds), (5, 2), device="cpu", dtype=torch.float64)
+    for i, s in enumerate(seeds):
+        single = runtime.randn(runtime.generators([s]), (5, 2), device="cpu", dtype=torch.float64)
+        assert torch.equal(batch[i], single[0])
+    assert not torch.equal(batch[0], batch[1])
+
+
+def test_spawned_seeds_are_deterministic_and_distinct():
+    a, b = runtime.spawn_seeds(7, 5), runtime.spawn_seeds(7, 5)
+    assert a == b and len(set(a)) == 5
+    with pytest.raises(ValueError, match="k="):
+        runtime.spawn_seeds(7, 0)
+
+
+def test_long_table_shapes():
+    df = runtime.long_table([0, 1], {"loss": np.ones((2, 3))}, steps=[10, 20, 30])
+    assert list(df.columns) == ["seed", "step", "metric", "value"] and len(df) == 6
+    with pytest.raises(ValueError, match="loss"):
+        runtime.long_table([0, 1, 2], {"loss": np.ones((2, 3))}, steps=[10, 20, 30])

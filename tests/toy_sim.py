@@ -1,0 +1,44 @@
+"""A toy simulator for the foundation tests: the mean square of Gaussian draws, batched over seeds.
+
+TOY_CRASH_AT=<n> makes the run with ``config.n == n`` kill its process mid-run (a SLURM time-out, a power cut);
+TOY_FAIL_AT=<n> makes it raise; TOY_CALL_LOG=<path> appends one line per executed run (to count cache misses).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import torch
+
+from sims import runtime
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    n: int = 8          # draws per seed
+    scale: float = 1.0  # standard deviation of the draws
+    label: str = "a"    # a string field, to test command-line parsing
+    shape: tuple[int, ...] = (2, 3)  # a tuple field
+
+    def __post_init__(self):
+        if self.n < 1:
+            raise ValueError(f"n={self.n} must be >= 1")
+
+
+def run(config: Config, seeds, *, device, dtype):
+    if os.environ.get("TOY_CALL_LOG"):
+        with open(os.environ["TOY_CALL_LOG"], "a") as log:
+            log.write(f"{config.n}\n")
+    if os.environ.get("TOY_CRASH_AT") == str(config.n):
+        os._exit(17)
+    if os.environ.get("TOY_FAIL_AT") == str(config.n):
+        raise RuntimeError(f"planted failure at n={config.n}")
+    gens = runtime.generators(seeds, device)
+    x = runtime.randn(gens, (config.n,), device=device, dtype=dtype) * config.scale
+    steps = list(range(1, config.n + 1))
+    running = (x**2).cumsum(dim=1) / torch.arange(1, config.n + 1, device=device, dtype=dtype)
+    return runtime.long_table(seeds, {"running_mean_sq": running}, steps=steps)
+
+
+PRESETS = {"cpu": Config(), "gpu": Config(n=64)}
+SWEEPS = {"paper": {"fn": run, "configs": [Config(n=n) for n in (4, 8)], "n_seeds": 2}}
