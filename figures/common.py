@@ -104,3 +104,23 @@ def figure_modules(systems=None) -> list[str]:
     if systems:
         names = [n for n in names if n.split("_")[1] in systems]
     return names
+
+
+def update_readme_gallery(names: list[str]) -> None:
+    """The README's figure gallery (between its figures markers): each figure with its script's first doc line."""
+    from claims.report import REPO_ROOT, _write_if_changed
+
+    readme = REPO_ROOT / "README.md"
+    start, end = "<!-- figures:start -->", "<!-- figures:end -->"
+    if not readme.exists() or start not in readme.read_text():
+        return
+    lines = []
+    for name in names:
+        if not (OUT / f"{name}.png").exists():
+            continue
+        doc = (importlib.import_module(f"figures.{name}").__doc__ or name).strip().split("\n")[0]
+        lines += [f"**{name}**: {doc}", "", f"![{doc}](figures/out/{name}.png)", ""]
+    text = readme.read_text()
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    _write_if_changed(readme, f"{head}{start}\n" + "\n".join(lines) + f"{end}{tail}")
