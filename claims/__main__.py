@@ -1,8 +1,8 @@
 """python -m claims [system ...] [--size test|report|gpu] [--device auto|cpu|cuda] [--dtype auto|float32|float64]
 
 Runs the claims (simulations through the store: finished runs are cache hits) and writes reports/validation.json,
-reports/VALIDATION.md and the README's claims table. Exits 0 even when a claim is not confirmed: a verdict is a
-result, not a crash; use --strict to exit 1 on any unconfirmed claim.
+reports/VALIDATION.md and the README's claims table (size gpu: reports/VALIDATION-gpu.md). Exits 0 even when a
+claim is not confirmed: a verdict is a result, not a crash; use --strict to exit 1 on any unconfirmed claim.
 """
 from __future__ import annotations
 
@@ -40,9 +40,10 @@ def main(argv=None) -> int:
             results.append(res.as_dict())
             print(f"{claim.id:<16} {res.verdict:<14} {sum(c.passed for c in res.checks)}/{len(res.checks)} checks "
                   f"{res.wall_s:7.1f}s  {claim.title}", flush=True)
-    if args.size == "report" and not only:
-        write_reports(results)
-        print("wrote reports/validation.json and reports/VALIDATION.md")
+    if args.size in ("report", "gpu") and not only:
+        write_reports(results, args.size)
+        suffix = "" if args.size == "report" else "-gpu"
+        print(f"wrote reports/validation{suffix}.json and reports/VALIDATION{suffix}.md")
     else:
         print(f"size={args.size}{' (subset)' if only else ''}: reports not written (only full report-size runs are)")
     return 1 if args.strict and not all(r["passed"] for r in results) else 0

@@ -95,14 +95,18 @@ def readme_table(claims: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write_reports(results: list[dict]) -> list[dict]:
+def write_reports(results: list[dict], size: str = "report") -> list[dict]:
+    """Merge ``results`` into the report of ``size`` ('report': reports/VALIDATION.md and the README table;
+    'gpu': reports/VALIDATION-gpu.md, for the GPU-size preset)."""
     REPORT_DIR.mkdir(exist_ok=True)
-    json_path = REPORT_DIR / "validation.json"
+    suffix = "" if size == "report" else f"-{size}"
+    json_path = REPORT_DIR / f"validation{suffix}.json"
     claims = merge_results(results, json_path)
     env = environment()
     _write_if_changed(json_path, json.dumps({"environment": env, "claims": claims}, indent=2) + "\n")
-    _write_if_changed(REPORT_DIR / "VALIDATION.md", render_markdown(claims, env))
-    update_readme(claims)
+    _write_if_changed(REPORT_DIR / f"VALIDATION{suffix}.md", render_markdown(claims, env))
+    if size == "report":
+        update_readme(claims)
     return claims
 
 

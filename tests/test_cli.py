@@ -54,3 +54,20 @@ def test_sweep_and_status(toy_system, capsys):
     assert "done: 2" in capsys.readouterr().out
     assert cli.main(["sweep", "toy", "--grid", "width=1", "--backend", "debug"]) == 2
     assert "width" in capsys.readouterr().err
+
+
+def test_claims_command_writes_the_report(monkeypatch, tmp_path, capsys):
+    import claims.__main__ as claims_cli
+    from claims import report
+    from tests.test_claims_core import _toy_claim
+
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "res"))
+    monkeypatch.setattr(report, "REPORT_DIR", tmp_path / "reports")
+    monkeypatch.setattr(claims_cli, "SYSTEMS", ("toy",))
+    monkeypatch.setattr(claims_cli, "load_claims", lambda system: [_toy_claim()])
+    monkeypatch.setattr(report, "update_readme", lambda claims: None)
+    assert claims_cli.main(["--device", "cpu", "--strict"]) == 0
+    assert "toy.1" in capsys.readouterr().out
+    assert "toy.1" in (tmp_path / "reports" / "VALIDATION.md").read_text()
+    assert claims_cli.main(["--device", "cpu", "--size", "test"]) == 0
+    assert "not written" in capsys.readouterr().out
