@@ -8,6 +8,9 @@ PYTHON     ?= $(VENV_PY)
 BOOTSTRAP  ?= python3.11
 SYSTEMS    ?= icl lssl admm grokking hierarchical
 JOBS       ?= 2
+# pytest-xdist workers for the test suite when the interpreter has xdist (the venv does; a bare python3 may not).
+TEST_WORKERS ?= 2
+XDIST = $$($(PYTHON) -c 'import xdist' 2>/dev/null && echo "-n $(TEST_WORKERS) --dist loadfile")
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export MPLBACKEND := Agg
 
@@ -50,10 +53,10 @@ report: $(SETUP)
 	  print(f\"{sum(c['passed'] for c in r)}/{len(r)} claims confirmed; details in reports/VALIDATION.md\")"
 
 test: $(SETUP)
-	$(PYTHON) -m pytest -q -m "not slow and not gpu" -p no:cacheprovider
+	$(PYTHON) -m pytest -q -m "not slow and not gpu" -p no:cacheprovider $(XDIST)
 
 test-slow: $(SETUP)
-	$(PYTHON) -m pytest -q -m "slow" -p no:cacheprovider
+	$(PYTHON) -m pytest -q -m "slow" -p no:cacheprovider $(XDIST)
 
 test-gpu: $(SETUP)
 	THEORY_TESTBED_DEVICE=cuda $(PYTHON) -m pytest -q -m "gpu" -p no:cacheprovider
