@@ -475,8 +475,10 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
     the window).
     Reference: brief §5 (HTTYH arXiv 2206.12037 delay task; LSSL-fixed, LSSL App. B).
     """
+    K = krylov_matrix(A_bar, B_bar, np.shape(u_train)[-1])
+
     def features(u):
-        X = lssl_states(A_bar, B_bar, u)
+        X = np.moveaxis(causal_convolution(K[None, :, :], np.asarray(u, dtype=np.float64)[:, None, :]), 1, 2)
         F = np.concatenate([X, np.asarray(u)[..., None]], axis=-1)[:, start:]
         return F.reshape(-1, X.shape[-1] + 1)
 
