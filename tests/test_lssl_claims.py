@@ -121,3 +121,15 @@ def test_planted_bug_7_leaky_layer(test_ctx, monkeypatch):
     monkeypatch.setattr(S, "discretize", lambda A, B, dt, method: (lambda ab: (0.99 * ab[0], ab[1]))(
         real(A, B, dt, method)))
     assert not checks_pass(BY_ID["lssl.7"], test_ctx)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_all_claims_confirmed_at_report_size(dtype, tmp_path):
+    """The report-size runs (what `make validate` shows), in float64 and in float32."""
+    from sims.store import Store
+
+    ctx = Context(size="report", device="cpu", dtype=dtype, store=Store(tmp_path), n_jobs=1)
+    for claim in L.CLAIMS:
+        res = claim.evaluate(ctx)
+        assert res.passed, (claim.id, [c.as_dict() for c in res.checks if not c.passed])

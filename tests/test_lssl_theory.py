@@ -136,7 +136,7 @@ def test_P6_end_to_end_orders(method, sampling, order):
 
 @given(st.integers(1, 128), st.floats(math.log(1e-4), math.log(1e2)), st.sampled_from(T.KINDS),
        st.sampled_from(STABLE))
-@settings(max_examples=20)
+@settings(max_examples=12)
 def test_P7_hippo_contractive_and_legs_identity(N, log_dt, kind, method):
     if kind == "fout":
         N += N % 2
