@@ -165,10 +165,9 @@ def convolve(A_bar, B_bar, C, D, u, x0=None):
     L = u.shape[-1]
     y = causal_conv(kernel(A_bar, B_bar, C, L)[:, None], u) + D[:, None, :, None] * u
     if x0 is not None:
-        # C A^{k+1} x0 = (A^T)^{k+1} C . x0: one Krylov matrix of A^T started at A^T C, per seed and feature.
-        At = A_bar.transpose(-1, -2)
-        G = krylov(At, (At @ C[..., None])[..., 0], L)
-        y = y + (x0[..., None, :] @ G[:, None])[..., 0, :]
+        # C A^{k+1} x0 is the kernel of (A_bar, A_bar x0, C): one per seed, sequence and feature
+        A_b = A_bar[:, None]
+        y = y + kernel(A_b, (A_b @ x0[..., None])[..., 0], C[:, None], L)
     return y
 
 

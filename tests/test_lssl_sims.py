@@ -217,22 +217,35 @@ def test_cpu_thread_setting_is_restored():
 
 
 @pytest.mark.gpu
-def test_P13_cuda_matches_cpu(cuda_device):
-    for fn, config in [(S.equivalence_run, S.EquivalenceConfig(N=16, H=4, L=512)),
-                       (S.resample_run, S.ResampleConfig(N=32, Ls=(256, 512))),
-                       (S.picard_run, S.PicardConfig(depth=10, dt=1e-2))]:
-        cpu = fn(config, [0, 1], device="cpu", dtype=F32)
-        gpu = fn(config, [0, 1], device=cuda_device, dtype=F32)
-        assert list(cpu.metric) == list(gpu.metric)
-        if fn is S.equivalence_run:
-            # gaps themselves are rounding noise; both must be below the float32 tolerance
-            gaps = gpu[gpu.step.isna()].value
-            assert gaps.max() <= 1e-4
-            k = gpu[gpu.metric == "kernel_conv"].value.to_numpy()
-            k_cpu = cpu[cpu.metric == "kernel_conv"].value.to_numpy()
-            assert np.max(np.abs(k - k_cpu)) <= 1e-4 * np.max(np.abs(k_cpu))
-        else:
-            np.testing.assert_allclose(gpu.value, cpu.value, rtol=1e-3, atol=1e-5)
+def test_P13_cuda_kernel_and_outputs_match_numpy(cuda_device):
+    """The same torch code on CUDA against the float64 numpy reference (float32 rtol 1e-4, brief P13)."""
+    for kind, N in (("legs", 64), ("legt", 32), ("fout", 32)):
+        A, B = T.hippo(kind, N)
+        C = np.linspace(-1, 1, N)
+        A_ref, B_ref = T.discretize(A, B, 1e-2, "bilinear")
+        K_ref = T.krylov_kernel(A_ref, B_ref, C, 4096)
+        as_t = lambda x: torch.as_tensor(x, device=cuda_device, dtype=F32)  # noqa: E731
+        A_bar, B_bar = S.discretize(as_t(A), as_t(B), as_t(1e-2), "bilinear")
+        K = S.kernel(A_bar, B_bar, as_t(C), 4096).double().cpu().numpy()
+        assert np.max(np.abs(K - K_ref)) <= 1e-4 * np.max(np.abs(K_ref))
+
+
+@pytest.mark.gpu
+def test_simulators_on_cuda_reach_the_same_conclusions(cuda_device):
+    """CUDA generators draw other numbers than CPU ones for the same seed, so simulators are compared by what
+    they establish, each within its float32 tolerance."""
+    eq = S.equivalence_run(S.EquivalenceConfig(N=16, H=4, L=512), [0, 1], device=cuda_device, dtype=F32)
+    assert eq[eq.step.isna()].value.max() <= 1e-4
+    pic = S.picard_run(S.PicardConfig(depth=22, dt=5e-3), [0, 1], device=cuda_device, dtype=F32)
+    err = pic.pivot(index="seed", columns="step", values="value").to_numpy()
+    assert err[:, 20].max() < 1e-4
+    res = S.resample_run(S.ResampleConfig(N=16, T=2.0, Ls=(256, 512, 1024)), [0], device=cuda_device, dtype=F32)
+    gaps = res[res.metric == "resample_gap"].sort_values("step").value.to_numpy()
+    assert abs(loglog_slope(2.0 / np.array([256, 512, 1024]), gaps).slope - 2.0) <= 0.25
+    cfg = dataclasses.replace(TINY_DELAY, kinds=("legt", "random"), N=32, L=256, lag=64, steps=40, lr=0.05)
+    df = S.run(cfg, [0], device=cuda_device, dtype=F32)
+    test = df[df.metric.str.startswith("test_rel_mse")].set_index("metric").value
+    assert test["test_rel_mse_legt"] < 0.1 < test["test_rel_mse_random"]
 
 
 @pytest.mark.gpu

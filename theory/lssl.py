@@ -167,7 +167,8 @@ def legs_thm11_factors(N: int):
     The minus sign is ours: LSSL App. E states the factorisation for the positive-sign HiPPO matrix.
     Reference: LSSL arXiv 2110.13985 Thm 11, App. E.2.
     """
-    _, _ = hippo("legs", N)
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+        raise ValueError(f"N={N!r} must be an integer >= 1")
     n = np.arange(N, dtype=np.float64)
     P = np.diag(np.sqrt(2 * n + 1))
     D = -np.diag(n / (2 * n + 1))
