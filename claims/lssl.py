@@ -303,7 +303,7 @@ def _compare_legs(pred, meas, ctx):
 def _predict_delay(ctx):
     _, config, _ = setup(ctx.size)["delay"]
     rng = np.random.default_rng(12345)
-    n = {"test": 8, "report": 32, "gpu": 32}[ctx.size]
+    n = {"test": 8, "report": 16, "gpu": 32}[ctx.size]
     u = theory.whitesignal(2 * n, config.L, config.dt, config.freq, rng)
     y = theory.delay_target(u, config.lag)
     out = {}

@@ -327,8 +327,8 @@ def _rel_mse(y_hat, y, start: int):
 def delay_lstsq_torch(A_bar, B_bar, u_train, y_train, u_test, y_test, start: int, chunk: int = 4):
     r"""Closed-form (C, D) by least squares on the layer's own features (theory.delay_lstsq, batched over seeds and
     features): the trained model and its oracle share one evaluation path. The normal equations are accumulated in
-    float64 over chunks of ``chunk`` sequences (memory O(chunk·H·N·L) instead of O(n·H·N·L)) and solved with a
-    ridge of 1e-12·trace/N (FouT's dummy state is identically zero). Returns the test rel-MSE, shape (S, H)."""
+    float64 over chunks of ``chunk`` sequences (memory O(chunk·H·N·L) instead of O(n·H·N·L)) and solved with the
+    relative ridge theory.RIDGE, as in theory.delay_lstsq. Returns the test rel-MSE, shape (S, H)."""
     L = u_train.shape[-1]
     K = krylov(A_bar, B_bar, L)  # (S, H, N, L)
     S, H, N, _ = K.shape
@@ -345,7 +345,7 @@ def delay_lstsq_torch(A_bar, B_bar, u_train, y_train, u_test, y_test, start: int
         y = y_train[:, None, i:i + chunk, start:].expand(S, H, -1, -1).reshape(S, H, -1, 1).double()
         G += F.transpose(-1, -2) @ F
         r += F.transpose(-1, -2) @ y
-    ridge = 1e-12 * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) / (N + 1)
+    ridge = theory.RIDGE * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) / (N + 1)
     theta = torch.linalg.solve(G + ridge[..., None, None] * torch.eye(N + 1, dtype=G.dtype, device=G.device), r)
     err, var = 0.0, 0.0
     for i in range(0, u_test.shape[1], chunk):
