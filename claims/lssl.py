@@ -6,7 +6,6 @@ of each run per size, so figures and tests re-create the same store keys.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import torch
@@ -14,7 +13,7 @@ import torch
 from claims.core import Check, Claim, Context, close_check
 from sims import lssl as sims
 from theory import lssl as theory
-from theory.stats import Z_SUITE, loglog_slope, mean_ci
+from theory.stats import loglog_slope, mean_ci
 
 HIPPO = ("legs", "legt", "fout")
 ORDER_BAND = 0.25

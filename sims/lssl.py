@@ -11,11 +11,12 @@ repeated squaring, the convolution by FFT with zero padding to 2L.
 """
 from __future__ import annotations
 
-import math
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from sims import runtime
@@ -272,6 +273,8 @@ class Config:
     steps: int = 300  # Adam steps
     lr: float = 0.02  # Adam learning rate of C and D
     lr_dt: float = 0.001  # Adam learning rate of log dt (LSSL App. B.3 uses 1e-3); 0 freezes dt
+    learn_A: bool = False  # also train A and B (LSSL's learn=1); default LSSL-fixed with A a buffer
+    lr_A: float = 1e-4  # Adam learning rate of A and B when learn_A (LSSL App. B.3)
     c_init_scale: float = 0.1  # C ~ N(0, c_init_scale^2 / N) at initialisation, D = 0
     log_every: int = 10  # learning-curve resolution (steps)
     record_outputs: bool = True  # store the first test sequence, its target and each model's output (figures)
@@ -293,6 +296,7 @@ class Config:
         _check_int("steps", self.steps, 0)
         _check_pos("lr", self.lr, 0.0, 10.0)
         _check_pos("lr_dt", self.lr_dt, 0.0, 10.0, closed=True)
+        _check_pos("lr_A", self.lr_A, 0.0, 10.0, closed=True)
         _check_pos("c_init_scale", self.c_init_scale, 0.0, 1e3, closed=True)
         _check_int("log_every", self.log_every, 1)
         if "fout" in self.kinds and self.N % 2:
@@ -366,12 +370,13 @@ def build_delay_model(config: Config, gens, *, device, dtype) -> LSSL:
     C = config.c_init_scale / math.sqrt(config.N) * runtime.randn(gens, (H, config.N), device=device, dtype=dtype)
     D = torch.zeros(S, H, device=device, dtype=dtype)
     log_dt = torch.full((S, H), math.log(config.dt), device=device, dtype=dtype)
-    return LSSL(A, B, C, D, log_dt, config.method)
+    return LSSL(A, B, C, D, log_dt, config.method, learn_A=config.learn_A)
 
 
 @cpu_threads
 def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
-    r"""Train the delay task with Adam for every kind of A at once, batched over seeds.
+    r"""Train the delay task with Adam for every kind of A at once, batched over seeds (C, D, log dt; also A and B
+    with ``learn_A``, each A initialised to its kind).
 
     Metrics per seed (``<kind>`` in config.kinds): ``train_rel_mse_<kind>`` by step (learning curve),
     ``test_rel_mse_<kind>`` after training, ``lstsq_rel_mse_<kind>`` (closed-form C, D at the initial dt, the
@@ -392,6 +397,8 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
         groups.append({"params": [model.log_dt], "lr": config.lr_dt})
     else:
         model.log_dt.requires_grad_(False)
+    if config.learn_A:
+        groups.append({"params": [model.A, model.B], "lr": config.lr_A})
     opt = torch.optim.Adam(groups)
     u_in = u_tr[:, :, None, :].expand(-1, -1, len(config.kinds), -1)
     curve = []
@@ -419,8 +426,6 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
         outs = {"input": u_te[:, 0], "target": y_te[:, 0]}
         outs.update({f"y_{kind}": y_hat[:, 0, h] for h, kind in enumerate(config.kinds)})
         frames.append(runtime.long_table(seeds, outs, range(config.L)).assign(metric=lambda d: "out_" + d.metric))
-    import pandas as pd
-
     return pd.concat(frames, ignore_index=True)
 
 
@@ -506,8 +511,6 @@ def equivalence_run(config: EquivalenceConfig, seeds, *, device="cpu", dtype=tor
             zero = torch.zeros_like(D)
             curves["kernel_conv"] = convolve(A_bar, B_bar, C, zero, impulse)[:, 0, 0]
             curves["kernel_scan"] = scan(A_bar, B_bar, C, zero, impulse)[:, 0, 0]
-    import pandas as pd
-
     frames = [runtime.long_table(seeds, metrics)]
     if curves:
         frames.append(runtime.long_table(seeds, curves, range(config.kernel_length)))
@@ -592,8 +595,6 @@ def orders_run(config: OrdersConfig, seeds, *, device="cpu", dtype=torch.float64
                     x = (A_bar @ x[..., None])[..., 0] + B_bar * u[:, j, None]
                 errs[f"err_{method}_{sampling}"].append(((C * x).sum(-1) - y_T).abs() / scale)
     metrics = {name: torch.stack(v, dim=-1) for name, v in errs.items()}
-    import pandas as pd
-
     return pd.concat([runtime.long_table(seeds, metrics, range(len(config.dts))),
                       runtime.long_table(seeds, {"exact_yT": y_T})], ignore_index=True)
 
@@ -669,8 +670,6 @@ def gating_run(config: GatingConfig, seeds, *, device="cpu", dtype=torch.float64
         exact = (torch.sin(w * t + p) - w * torch.cos(w * t + p) - torch.exp(-t) * (torch.sin(p) - w * torch.cos(p))) / (1 + w * w)
         errs.append((x - exact).abs().amax(-1))
     metrics_steps = {"ode_err": torch.stack(errs, dim=-1)}
-    import pandas as pd
-
     return pd.concat([runtime.long_table(seeds, metrics),
                       runtime.long_table(seeds, metrics_steps, range(len(config.dts)))], ignore_index=True)
 
@@ -736,8 +735,6 @@ def resample_run(config: ResampleConfig, seeds, *, device="cpu", dtype=torch.flo
     dt0 = torch.full((S,), config.T / config.scale_L, device=device, dtype=dtype)
     K1 = kernel(*discretize(A, B, dt0, config.method), C, config.scale_L)
     K2 = kernel(*discretize(c[:, None, None] * A, c[:, None] * B, dt0 / c, config.method), C, config.scale_L)
-    import pandas as pd
-
     return pd.concat([
         runtime.long_table(seeds, {"resample_gap": torch.stack(gaps, dim=-1)}, range(len(config.Ls))),
         runtime.long_table(seeds, {"scale_identity_gap": (K1 - K2).abs().amax(-1) / K1.abs().amax(-1)}),
@@ -821,8 +818,6 @@ def legs_run(config: LegsConfig, seeds, *, device="cpu", dtype=torch.float64):
                 A_bar, _ = discretize(Ak, Bk, torch.tensor(d, device=device, dtype=dtype), method)
                 norms.append(torch.linalg.matrix_norm(A_bar, ord=2))
     max_norm = torch.stack(norms).max().expand(len(gens))
-    import pandas as pd
-
     return pd.concat([
         runtime.long_table(seeds, {k: torch.stack(v, dim=-1) for k, v in errs.items()}, range(len(config.Ls))),
         runtime.long_table(seeds, {"recon_err": recon, "proj_err": proj}, range(len(config.Ns_projection))),

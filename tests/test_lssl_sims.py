@@ -165,6 +165,18 @@ def test_delay_hippo_learns_and_random_does_not():
     assert curve[-1] < 0.2 * curve[0]
 
 
+def test_learn_A_trains_the_state_matrix():
+    cfg = dataclasses.replace(TINY_DELAY, learn_A=True, lr_A=1e-2, steps=3)
+    gens = runtime.generators([0])
+    before = S.build_delay_model(cfg, gens, device="cpu", dtype=F64).A.detach().clone()
+    assert isinstance(S.build_delay_model(cfg, gens, device="cpu", dtype=F64).A, torch.nn.Parameter)
+    df = S.run(cfg, [0], device="cpu", dtype=F64)
+    fixed = S.run(dataclasses.replace(cfg, learn_A=False), [0], device="cpu", dtype=F64)
+    assert before.shape[1] == len(cfg.kinds)
+    assert not np.allclose(df[df.metric == "test_rel_mse_legt"].value, fixed[fixed.metric == "test_rel_mse_legt"].value,
+                           rtol=1e-12, atol=0)
+
+
 def test_gated_recurrence_is_the_backward_euler_layer():
     df = S.gating_run(S.GatingConfig(H=3, L=50), [0], device="cpu", dtype=F64)
     assert df[df.metric.str.startswith("gate_vs")].value.max() <= 1e-13
