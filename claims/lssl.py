@@ -12,6 +12,7 @@ import torch
 
 from claims.core import Check, Claim, Context, close_check
 from sims import lssl as sims
+from sims import runtime
 from theory import lssl as theory
 from theory.stats import loglog_slope, mean_ci
 
@@ -109,14 +110,15 @@ def _measure_equivalence(ctx):
            for m in config.methods}
     worst = max(v for d in out.values() for v in d.values())
     out["note"] = (f"worst relative gap over {len(config.methods)} methods and all seeds: {worst:.2e} "
-                   f"({ctx.dtype if ctx.dtype != 'auto' else str(ctx.torch_dtype)}); N={config.N}, L={config.L}, "
+                   f"({runtime.dtype_name(ctx.torch_dtype)}); N={config.N}, L={config.L}, "
                    f"dt log-uniform in [{config.dt_min}, {config.dt_max}], nonzero x_-1={config.nonzero_x0}")
     return out
 
 
 def _compare_equivalence(pred, meas, ctx):
     tol = equivalence_rtol(ctx)
-    rule = f"rtol {tol:g} for {ctx.torch_dtype} (brief §4: eps·growth, observed 4e-15 f64 / 2e-6 f32)"
+    rule = (f"rtol {tol:g} for {runtime.dtype_name(ctx.torch_dtype)} "
+            "(brief §4: eps·growth, observed 4e-15 f64 / 2e-6 f32)")
     checks = []
     for method, gaps in meas.items():
         if method == "note":

@@ -60,7 +60,8 @@ u = np.sin(np.linspace(0, 20, L)) + 0.3 * rng.standard_normal(L)
 A_bar, B_bar = theory.discretize(A, B, 0.01, "bilinear")
 y_rnn = theory.lssl_recurrence(A_bar, B_bar, C, 0.5, u)
 y_cnn = theory.lssl_convolution(A_bar, B_bar, C, 0.5, u)
-print(f"recurrent vs convolutional view: max gap {np.abs(y_rnn - y_cnn).max():.2e} (max |y| = {np.abs(y_rnn).max():.2f})")
+gap = np.abs(y_rnn - y_cnn).max()
+print(f"recurrent vs convolutional view: max gap {gap:.2e} (max |y| = {np.abs(y_rnn).max():.2f})")
 
 # %% [markdown]
 # ## 2. Convergence order depends on how the input is sampled

@@ -28,7 +28,8 @@ def load(store) -> dict:
     errs = {}
     for m in config.methods:
         for s in config.samplings:
-            errs[(m, s)] = df[df.metric == f"err_{m}_{s}"].pivot(index="seed", columns="step", values="value").to_numpy()
+            d = df[df.metric == f"err_{m}_{s}"]
+            errs[(m, s)] = d.pivot(index="seed", columns="step", values="value").to_numpy()
     return {"dts": np.asarray(config.dts), "errs": {f"{m}|{s}": v for (m, s), v in errs.items()},
             "N": config.N}
 

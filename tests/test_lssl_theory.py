@@ -246,7 +246,8 @@ def test_legs_reconstruction_matches_function():
 
 
 def _tones(t):
-    return (np.sin(2 * np.pi * 0.7 * t) + 0.5 * np.cos(2 * np.pi * 1.9 * t + 0.4) + 0.3 * np.sin(2 * np.pi * 3.7 * t + 1.0)
+    return (np.sin(2 * np.pi * 0.7 * t) + 0.5 * np.cos(2 * np.pi * 1.9 * t + 0.4)
+            + 0.3 * np.sin(2 * np.pi * 3.7 * t + 1.0)
             + 0.2 * np.sin(2 * np.pi * 2.6 * t + 2.0) + 0.4 * np.cos(2 * np.pi * 1.1 * t))
 
 

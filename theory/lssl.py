@@ -181,7 +181,7 @@ def legs_thm11_factors(N: int):
 
 
 def krylov_matrix(A_bar, B_bar, L: int, *, algorithm: str = "squaring", allow_unstable: bool = False) -> np.ndarray:
-    r"""Krylov matrix :math:`K_L(\bar A,\bar B) = [\bar B, \bar A\bar B, \dots, \bar A^{L-1}\bar B]\in\mathbb R^{N\times L}`.
+    r"""Krylov matrix :math:`K_L(\bar A,\bar B) = [\bar B, \bar A\bar B, \dots, \bar A^{L-1}\bar B]`, shape (N, L).
 
     ``squaring``: :math:`X \leftarrow [X, \bar A^{2^j} X]`, :math:`\bar A^{2^{j+1}} = (\bar A^{2^j})^2`
     (:math:`O(N^3\log L + N^2 L)`, log depth); ``naive``: one matrix-vector product per power (:math:`O(LN^2)`).
@@ -525,7 +525,8 @@ PICARD_LIPSCHITZ = 3.0
 
 def picard_ode_solution(x0, phase, t) -> np.ndarray:
     r"""Reference solution of :math:`\dot x = -x + \sin 3x + \cos(t+\phi)`, :math:`x(0)=x_0`, for a vector of
-    independent problems (one per entry of x0, phase), at times ``t``; DOP853 with rtol 1e-12. Shape (len(x0), len(t))."""
+    independent problems (one per entry of x0, phase), at times ``t``; DOP853 with rtol 1e-12.
+    Shape (len(x0), len(t))."""
     from scipy.integrate import solve_ivp
 
     x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
