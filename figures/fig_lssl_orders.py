@@ -1,0 +1,65 @@
+"""Error of y(T) against the exact continuous output vs step size, per discretization and input sampling
+(claim lssl.2): theory slopes as lines, simulation as mean ± 95 % CI over seeds."""
+from __future__ import annotations
+
+import numpy as np
+
+from claims.lssl import setup
+from theory.stats import mean_ci
+
+
+def log_band(ax, x, samples, *, label: str, color=None, marker="o"):
+    """Simulation over seeds on a log axis: geometric mean with the 95 % CI of log10 values (errors spread over
+    decades across seeds, so a linear CI would cross zero)."""
+    logs = np.log10(np.asarray(samples, dtype=np.float64))
+    stats = [mean_ci(logs[:, j]) for j in range(logs.shape[1])]
+    mean = np.array([s.mean for s in stats])
+    lo = np.array([s.low if logs.shape[0] > 1 else s.mean for s in stats])
+    hi = np.array([s.high if logs.shape[0] > 1 else s.mean for s in stats])
+    line, = ax.plot(x, 10**mean, marker=marker, ms=3.5, lw=1.0, color=color,
+                    label=f"{label} (geo. mean ± 95% CI, {logs.shape[0]} seeds)")
+    ax.fill_between(x, 10**lo, 10**hi, color=line.get_color(), alpha=0.2, lw=0)
+    return line
+
+
+def load(store) -> dict:
+    fn, config, seeds = setup("report")["orders"]
+    df = store.load(fn, config, seeds)
+    errs = {}
+    for m in config.methods:
+        for s in config.samplings:
+            d = df[df.metric == f"err_{m}_{s}"]
+            errs[(m, s)] = d.pivot(index="seed", columns="step", values="value").to_numpy()
+    return {"dts": np.asarray(config.dts), "errs": {f"{m}|{s}": v for (m, s), v in errs.items()},
+            "N": config.N}
+
+
+def draw(data):
+    import matplotlib.pyplot as plt
+
+    dts = data["dts"]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, sampling in zip(axes, ("endpoint", "midpoint")):
+        for i, (name, err) in enumerate(data["errs"].items()):
+            method, s = name.split("|")
+            if s != sampling:
+                continue
+            log_band(ax, dts, err, label=method.replace("_", " "), color=f"C{i // 2}")
+        for order, ls, ref in ((1, "--", "forward_euler"), (2, ":", "bilinear")):
+            anchor = 10 ** np.mean(np.log10(data["errs"][f"{ref}|{sampling}"][:, 0]))
+            ax.plot(dts, 1.6 * anchor * (dts / dts[0]) ** order, color="black", ls=ls, lw=1.2,
+                    label=f"theory: order {order} (slope)")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xticks(dts, [f"{d:g}" for d in dts])
+        ax.minorticks_off()
+        ax.set_xlabel(r"step $\Delta$ (time units)")
+        ax.set_title(f"{sampling} samples " + (r"$u_k=u(k\Delta)$" if sampling == "endpoint"
+                                                else r"$u_k=u((k-\frac{1}{2})\Delta)$"))
+        if sampling == "endpoint":  # same labels in both panels; the endpoint panel has room below its curves
+            ax.legend(fontsize=7, loc="lower right")
+    axes[0].set_ylabel(r"$|y_K - y(T)|\,/\,\max_j|a_j|$")
+    fig.suptitle(f"Discretization orders (random stable A, N={data['N']}, T=2): second order needs midpoint samples",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig

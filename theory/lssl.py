@@ -1,0 +1,595 @@
+r"""Closed forms and float64 references for linear state-space layers (LSSL) and HiPPO memory.
+
+Convention (the brief's, S4's and the repo's): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
+with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
+matrix here is already in the stable sign. Discrete steps are :math:`x_k = \bar A x_{k-1} + \bar B u_k`, with
+:math:`x_k \approx x(t_k)` after consuming :math:`u_k`; second-order methods are second order only when
+:math:`u_k` is the cell-midpoint sample (or cell average), and first order with endpoint samples.
+
+References: Gu et al. 2021 "Combining Recurrent, Convolutional, and Continuous-time Models with Linear State-Space
+Layers" (LSSL, arXiv 2110.13985); Gu et al. 2020 "HiPPO" (arXiv 2008.07669); Gu et al. 2021 "S4" (arXiv 2111.00396);
+Gu et al. 2022 "How to Train Your HiPPO" (arXiv 2206.12037).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import scipy.linalg as sla
+from scipy.special import eval_legendre, expit
+
+METHODS = ("forward_euler", "backward_euler", "bilinear", "zoh", "gbt", "zoh_euler")
+"""Discretizations: GBT(alpha) family (forward Euler = 0, bilinear = 1/2, backward Euler = 1), exact ZOH and the
+mixed ZOH-for-A / Euler-for-B rule of Mamba (state-spaces/mamba#114)."""
+KINDS = ("legs", "legt", "lagt", "fout")
+GROWTH_LIMIT = 1e6
+"""A kernel whose powers of A_bar grow by more than this over L steps is refused as unstable (e.g. forward Euler
+with dt·|lambda| too large)."""
+
+
+# --------------------------------------------------------------------------------------------------------------
+# validation helpers
+
+
+def _square(A, name: str = "A") -> np.ndarray:
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1] or A.shape[0] < 1:
+        raise ValueError(f"{name} must be a square N x N matrix with N >= 1, got shape {A.shape}")
+    if not np.all(np.isfinite(A)):
+        raise ValueError(f"{name} has non-finite entries")
+    return A
+
+
+def _state_vector(B, N: int, name: str = "B") -> np.ndarray:
+    B = np.asarray(B, dtype=np.float64)
+    if B.ndim not in (1, 2) or B.shape[0] != N:
+        raise ValueError(f"{name} must have shape (N,) or (N, k) with N={N}, got shape {B.shape}")
+    return B
+
+
+def _positive(x, name: str) -> float:
+    x = float(x)
+    if not (math.isfinite(x) and x > 0):
+        raise ValueError(f"{name}={x} must be a finite number > 0")
+    return x
+
+
+# --------------------------------------------------------------------------------------------------------------
+# discretization (LSSL eq. 3, App. C.1.3)
+
+
+def discretize(A, B, dt, method: str, alpha: float | None = None):
+    r"""Discrete :math:`(\bar A, \bar B)` of :math:`\dot x = Ax + Bu` with step :math:`\Delta` = ``dt``.
+
+    GBT(:math:`\alpha`): :math:`\bar A = (I-\alpha\Delta A)^{-1}(I+(1-\alpha)\Delta A)`,
+    :math:`\bar B = \Delta (I-\alpha\Delta A)^{-1} B`; forward Euler :math:`\alpha=0`, bilinear :math:`\alpha=\tfrac12`,
+    backward Euler :math:`\alpha=1`. ZOH: :math:`\bar A = e^{\Delta A}`, :math:`\bar B=\int_0^\Delta e^{sA}ds\,B`,
+    computed with Van Loan's augmented exponential :math:`\exp(\Delta[[A,B],[0,0]]) = [[\bar A,\bar B],[0,I]]`,
+    so A is never inverted (FouT's A is singular). ``zoh_euler``: :math:`\bar A=e^{\Delta A}`, :math:`\bar B=\Delta B`.
+
+    Reference: LSSL arXiv 2110.13985, eq. (3) and App. C.1.3; Van Loan 1978 for the ZOH integral.
+    Assumptions: A square real; dt > 0; ``alpha`` in [0, 1] and given only with method ``"gbt"``.
+    """
+    A = _square(A)
+    N = A.shape[0]
+    B = _state_vector(B, N)
+    dt = _positive(dt, "dt")
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not valid; use one of {METHODS}")
+    if method == "gbt":
+        if alpha is None or not (0.0 <= float(alpha) <= 1.0):
+            raise ValueError(f"alpha={alpha} must be given in [0, 1] with method='gbt'")
+    elif alpha is not None:
+        raise ValueError(f"alpha={alpha} is only valid with method='gbt' (got method={method!r})")
+    if method in ("zoh", "zoh_euler"):
+        Bm = B.reshape(N, -1)
+        k = Bm.shape[1]
+        M = np.zeros((N + k, N + k))
+        M[:N, :N] = A
+        M[:N, N:] = Bm
+        E = sla.expm(dt * M)
+        A_bar = E[:N, :N]
+        B_bar = E[:N, N:].reshape(B.shape) if method == "zoh" else dt * B
+        return A_bar, B_bar
+    a = {"forward_euler": 0.0, "backward_euler": 1.0, "bilinear": 0.5}.get(method, alpha)
+    a = float(a)
+    I = np.eye(N)
+    lhs = I - a * dt * A
+    A_bar = np.linalg.solve(lhs, I + (1.0 - a) * dt * A)
+    B_bar = dt * np.linalg.solve(lhs, B)
+    return A_bar, B_bar
+
+
+def spectral_radius(A) -> float:
+    return float(np.max(np.abs(np.linalg.eigvals(_square(A)))))
+
+
+def check_growth(A_bar, L: int, *, name: str = "A_bar") -> None:
+    r"""Refuse a recurrence whose powers grow: :math:`\rho(\bar A)^L > ` GROWTH_LIMIT raises ValueError naming
+    ``name``. Forward Euler needs :math:`|1+\Delta\lambda|<1` for every eigenvalue (LSSL Table, brief §1)."""
+    rho = spectral_radius(A_bar)
+    if rho > 1.0 and L * math.log(rho) > math.log(GROWTH_LIMIT):
+        raise ValueError(
+            f"{name} has spectral radius {rho:.6g} > 1, so its powers grow by {rho:.3g}^{L} > {GROWTH_LIMIT:g} over "
+            f"L={L} steps (unstable discretization, e.g. forward Euler with dt·|lambda| too large); use a smaller dt, "
+            f"an A-stable method (bilinear, backward_euler, zoh) or pass allow_unstable=True")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# HiPPO matrices (stable sign)
+
+
+def hippo(kind: str, N: int):
+    r"""HiPPO state matrices :math:`(A, B)` in the stable convention :math:`\dot x = Ax + Bu`.
+
+    - ``legs``: :math:`A_{nk} = -\sqrt{(2n+1)(2k+1)}` (n>k), :math:`-(n+1)` (n=k), 0 (n<k); :math:`B_n=\sqrt{2n+1}`.
+    - ``legt`` (window :math:`\theta=1`, LSSL Cor. D.7): :math:`A_{nk}=-\sqrt{(2n+1)(2k+1)}\cdot\{1\ (n\ge k);
+      (-1)^{n-k}\ (n<k)\}`, :math:`B_n=\sqrt{2n+1}`.
+    - ``lagt``: :math:`A = \tfrac12 I - \mathrm{tril}(1)`, :math:`B_n = 1`.
+    - ``fout`` (window 1, N even, states :math:`[c_0, s_0\equiv0, c_1, s_1, \dots]`): :math:`A=\Omega-2bb^\top`,
+      :math:`B=2b`, :math:`b=(1,0,\sqrt2,0,\sqrt2,0,\dots)`, :math:`\Omega_{c_k s_k}=-2\pi k`,
+      :math:`\Omega_{s_k c_k}=2\pi k`.
+
+    Reference: HiPPO arXiv 2008.07669 Thm 1-2; LSSL arXiv 2110.13985 App. B.2, D; HTTYH arXiv 2206.12037 (FouT);
+    state-spaces/s4 ``src/models/hippo/hippo.py`` (its ``legt``/``fout`` are these with window 2).
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind={kind!r} is not valid; use one of {KINDS}")
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+        raise ValueError(f"N={N!r} must be an integer >= 1")
+    n = np.arange(N, dtype=np.float64)
+    r = np.sqrt(2 * n + 1)
+    if kind == "legs":
+        A = -np.tril(np.outer(r, r), -1) - np.diag(n + 1)
+        return A, r.copy()
+    if kind == "legt":
+        sign = np.where(n[:, None] >= n[None, :], 1.0, (-1.0) ** (n[:, None] - n[None, :]))
+        return -np.outer(r, r) * sign, r.copy()
+    if kind == "lagt":
+        return 0.5 * np.eye(N) - np.tril(np.ones((N, N))), np.ones(N)
+    if N % 2:
+        raise ValueError(f"N={N} must be even for kind='fout' (cos/sin pairs with a dummy s_0)")
+    b = np.zeros(N)
+    b[0::2] = math.sqrt(2.0)
+    b[0] = 1.0
+    Omega = np.zeros((N, N))
+    for k in range(1, N // 2):
+        Omega[2 * k, 2 * k + 1] = -2 * math.pi * k
+        Omega[2 * k + 1, 2 * k] = 2 * math.pi * k
+    return Omega - 2 * np.outer(b, b), 2 * b
+
+
+def legs_thm11_factors(N: int):
+    r"""LSSL Thm 11 structure of LegS: :math:`A_{\mathrm{LegS}} = -P(D + T^{-1})Q` with :math:`P=Q=\mathrm{diag}
+    (\sqrt{2n+1})`, :math:`D=-\mathrm{diag}(n/(2n+1))` and T bidiagonal (1 on the diagonal, -1 below).
+
+    The minus sign is ours: LSSL App. E states the factorisation for the positive-sign HiPPO matrix.
+    Reference: LSSL arXiv 2110.13985 Thm 11, App. E.2.
+    """
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+        raise ValueError(f"N={N!r} must be an integer >= 1")
+    n = np.arange(N, dtype=np.float64)
+    P = np.diag(np.sqrt(2 * n + 1))
+    D = -np.diag(n / (2 * n + 1))
+    T = np.eye(N) - np.eye(N, k=-1)
+    return P, D, T, P.copy()
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Krylov kernel, recurrence and convolution references (LSSL eqs. 4-7)
+
+
+def krylov_matrix(A_bar, B_bar, L: int, *, algorithm: str = "squaring", allow_unstable: bool = False) -> np.ndarray:
+    r"""Krylov matrix :math:`K_L(\bar A,\bar B) = [\bar B, \bar A\bar B, \dots, \bar A^{L-1}\bar B]`, shape (N, L).
+
+    ``squaring``: :math:`X \leftarrow [X, \bar A^{2^j} X]`, :math:`\bar A^{2^{j+1}} = (\bar A^{2^j})^2`
+    (:math:`O(N^3\log L + N^2 L)`, log depth); ``naive``: one matrix-vector product per power (:math:`O(LN^2)`).
+    Reference: LSSL arXiv 2110.13985 App. B.1; state-spaces/s4 ``src/models/functional/krylov.py``.
+    """
+    A_bar = _square(A_bar, "A_bar")
+    N = A_bar.shape[0]
+    B_bar = np.asarray(B_bar, dtype=np.float64)
+    if B_bar.shape != (N,):
+        raise ValueError(f"B_bar must have shape ({N},), got {B_bar.shape}")
+    if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
+        raise ValueError(f"L={L!r} must be an integer >= 1")
+    if algorithm not in ("squaring", "naive"):
+        raise ValueError(f"algorithm={algorithm!r} is not valid; use 'squaring' or 'naive'")
+    if not allow_unstable:
+        check_growth(A_bar, L)
+    if algorithm == "naive":
+        K = np.empty((N, L))
+        x = B_bar.copy()
+        for k in range(L):
+            K[:, k] = x
+            x = A_bar @ x
+        return K
+    X = B_bar[:, None]
+    P = A_bar
+    while X.shape[1] < L:
+        X = np.concatenate([X, P @ X], axis=1)
+        P = P @ P
+    return X[:, :L].copy()
+
+
+def krylov_kernel(A_bar, B_bar, C, L: int, *, algorithm: str = "squaring", allow_unstable: bool = False):
+    r"""SSM convolution kernel :math:`\bar K = \mathcal K_L(\bar A,\bar B,C) = (C\bar B, C\bar A\bar B, \dots,
+    C\bar A^{L-1}\bar B)`, so that :math:`y = \bar K * u + Du` (causal).
+
+    ``C`` of shape (N,) gives shape (L,); (M, N) gives (M, L). Unstable :math:`\bar A` (powers growing by more
+    than GROWTH_LIMIT over L steps) raises ValueError naming ``A_bar`` unless ``allow_unstable``.
+    Reference: LSSL arXiv 2110.13985 eqs. (6)-(7); S4 arXiv 2111.00396 eq. (5).
+    """
+    K = krylov_matrix(A_bar, B_bar, L, algorithm=algorithm, allow_unstable=allow_unstable)
+    C = np.asarray(C, dtype=np.float64)
+    if C.shape[-1] != K.shape[0] or C.ndim not in (1, 2):
+        raise ValueError(f"C must have shape (N,) or (M, N) with N={K.shape[0]}, got {C.shape}")
+    return C @ K
+
+
+def causal_convolution(K, u) -> np.ndarray:
+    r"""Non-circular causal convolution :math:`y_k = \sum_{j\le k} K_j u_{k-j}` along the last axis by FFT with
+    zero padding to length 2L (three FFTs). Reference: LSSL arXiv 2110.13985 §3.2."""
+    K = np.asarray(K, dtype=np.float64)
+    u = np.asarray(u, dtype=np.float64)
+    L = u.shape[-1]
+    if K.shape[-1] != L:
+        raise ValueError(f"K has length {K.shape[-1]}, u has length {L}; they must match")
+    n = 2 * L
+    return np.fft.irfft(np.fft.rfft(K, n=n) * np.fft.rfft(u, n=n), n=n)[..., :L]
+
+
+def lssl_recurrence(A_bar, B_bar, C, D, u, x0=None) -> np.ndarray:
+    r"""Recurrent view: :math:`x_k = \bar A x_{k-1} + \bar B u_k`, :math:`y_k = Cx_k + Du_k`, :math:`x_{-1}=x_0`
+    (zero by default). ``u`` has shape (..., L). Reference: LSSL arXiv 2110.13985 eq. (4)."""
+    A_bar = _square(A_bar, "A_bar")
+    u = np.asarray(u, dtype=np.float64)
+    x = np.zeros(u.shape[:-1] + (A_bar.shape[0],)) if x0 is None else np.broadcast_to(
+        np.asarray(x0, dtype=np.float64), u.shape[:-1] + (A_bar.shape[0],)).copy()
+    C = np.asarray(C, dtype=np.float64)
+    y = np.empty_like(u)
+    for k in range(u.shape[-1]):
+        x = x @ A_bar.T + u[..., k, None] * B_bar
+        y[..., k] = x @ C + D * u[..., k]
+    return y
+
+
+def lssl_convolution(A_bar, B_bar, C, D, u, x0=None, *, allow_unstable: bool = False) -> np.ndarray:
+    r"""Convolutional view: :math:`y = \bar K * u + Du + (C\bar A^{k+1}x_{-1})_k`. The last term carries a
+    nonzero initial state (state-spaces/s4 ``krylov(..., return_power=True)``). Reference: LSSL eq. (6)-(7)."""
+    u = np.asarray(u, dtype=np.float64)
+    L = u.shape[-1]
+    y = causal_convolution(krylov_kernel(A_bar, B_bar, C, L, allow_unstable=allow_unstable), u) + D * u
+    if x0 is not None:
+        y = y + krylov_kernel(A_bar, np.asarray(A_bar) @ np.asarray(x0, dtype=np.float64), C, L,
+                              allow_unstable=allow_unstable)
+    return y
+
+
+def toeplitz_output(K, u) -> np.ndarray:
+    r"""Direct :math:`O(L^2)` lower-triangular Toeplitz product :math:`y = T(\bar K)u` (the slow third view)."""
+    K = np.asarray(K, dtype=np.float64)
+    L = K.shape[-1]
+    return sla.toeplitz(K, np.zeros(L)) @ np.asarray(u, dtype=np.float64)
+
+
+def impulse_response(A, B, C, t) -> np.ndarray:
+    r"""Continuous impulse response :math:`h(\tau) = C e^{\tau A} B` at the times ``t``. Reference: LSSL §2."""
+    A = _square(A)
+    return np.array([np.asarray(C) @ sla.expm(float(tau) * A) @ np.asarray(B) for tau in np.atleast_1d(t)])
+
+
+def sinusoid_response(A, B, C, amps, omegas, phases, T: float) -> float:
+    r"""Exact :math:`y(T) = C\int_0^T e^{(T-s)A}B u(s)\,ds` for :math:`u(s) = \sum_j a_j\sin(\omega_j s+\phi_j)`, by
+    one exponential of the augmented linear system :math:`[\dot x;\dot z] = [[A, Be^\top],[0, S]][x;z]` whose
+    :math:`z_j=(\sin,\cos)(\omega_j t+\phi_j)` generate u. Assumes :math:`x(0)=0`."""
+    A = _square(A)
+    N = A.shape[0]
+    amps, omegas, phases = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (amps, omegas, phases))
+    m = amps.size
+    M = np.zeros((N + 2 * m, N + 2 * m))
+    M[:N, :N] = A
+    z0 = np.zeros(2 * m)
+    for j in range(m):
+        M[:N, N + 2 * j] = np.asarray(B) * amps[j]
+        M[N + 2 * j, N + 2 * j + 1] = omegas[j]
+        M[N + 2 * j + 1, N + 2 * j] = -omegas[j]
+        z0[2 * j], z0[2 * j + 1] = math.sin(phases[j]), math.cos(phases[j])
+    state = sla.expm(T * M) @ np.concatenate([np.zeros(N), z0])
+    return float(np.asarray(C) @ state[:N])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the gating lemma (LSSL Lemma 3.1)
+
+
+def sigmoid_gate(z):
+    r"""Coefficients of the gated recurrence :math:`x_t = (1-\sigma(z))x_{t-1} + \sigma(z)u_t`:
+    returns :math:`(1-\sigma(z), \sigma(z))`, computed without cancellation."""
+    z = np.asarray(z, dtype=np.float64)
+    return expit(-z), expit(z)
+
+
+def gating_lemma(z):
+    r"""Backward Euler (GBT :math:`\alpha=1`) of :math:`\dot x = -x + u` with :math:`\Delta = e^z`:
+    :math:`\bar A = (1+e^z)^{-1} = 1-\sigma(z)`, :math:`\bar B = e^z(1+e^z)^{-1} = \sigma(z)`.
+
+    Reference: LSSL arXiv 2110.13985 Lemma 3.1 (and Lemma C.1 for the nonlinear, semi-implicit form).
+    Computed literally as :math:`(I-\Delta A)^{-1}` and :math:`\Delta(I-\Delta A)^{-1}B`, so comparing it with
+    :func:`sigmoid_gate` checks the lemma rather than restating it.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    dt = np.exp(z)
+    return 1.0 / (1.0 + dt), dt / (1.0 + dt)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Legendre projections and HiPPO reconstruction (HiPPO Thm 2, Prop. 6)
+
+
+def legendre_basis(n_max: int, s) -> np.ndarray:
+    r"""Orthonormal shifted Legendre functions :math:`\varphi_n(s) = \sqrt{2n+1}P_n(2s-1)` on [0, 1], shape
+    (n_max, len(s))."""
+    s = np.asarray(s, dtype=np.float64)
+    n = np.arange(n_max)
+    return np.sqrt(2 * n + 1)[:, None] * eval_legendre(n[:, None], 2 * s[None, :] - 1)
+
+
+def quadrature(breakpoints: Sequence[float] = (), n_panels: int = 32, n_nodes: int = 128):
+    r"""Composite Gauss-Legendre nodes and weights on [0, 1]; ``breakpoints`` (kinks of the integrand) become panel
+    edges, so a piecewise-smooth integrand is integrated to full accuracy. With ``n_nodes`` nodes a panel integrates
+    polynomials of degree < 2·n_nodes exactly, so the :math:`\varphi_n` (n < n_nodes) are discretely orthonormal."""
+    edges = np.unique(np.concatenate([np.linspace(0, 1, n_panels + 1),
+                                      [b for b in breakpoints if 0 < b < 1]]))
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    lo, hi = edges[:-1, None], edges[1:, None]
+    nodes = (lo + (hi - lo) * (x[None, :] + 1) / 2).ravel()
+    weights = ((hi - lo) / 2 * w[None, :]).ravel()
+    return nodes, weights
+
+
+def legendre_coefficients(f: Callable, N: int, t: float = 1.0, *, breakpoints: Sequence[float] = ()) -> np.ndarray:
+    r"""HiPPO-LegS coefficients :math:`c_n(t) = \int_0^1 f(ts)\varphi_n(s)\,ds`, n < N: the exact solution of
+    :math:`\dot c = \tfrac1t(Ac + Bf)` with :math:`c(0)=f(0)e_0`. ``breakpoints`` are kinks of :math:`s\mapsto f(ts)`.
+    Reference: HiPPO arXiv 2008.07669 Thm 2 (LegS); brief §2."""
+    if N < 1:
+        raise ValueError(f"N={N} must be >= 1")
+    s, w = quadrature(breakpoints, n_nodes=max(128, N + 1))
+    return legendre_basis(N, s) @ (w * np.asarray(f(t * s), dtype=np.float64))
+
+
+def legendre_projection_error(f: Callable, N, *, breakpoints: Sequence[float] = ()):
+    r"""L² error :math:`\|f - \Pi_N f\|_{L^2[0,1]}` of the best approximation of f by polynomials of degree < N
+    under the uniform measure on [0, 1]. ``N`` an int gives a float, a sequence gives an array.
+
+    Non-increasing in N (nested subspaces) in exact arithmetic; computed from the residual at the quadrature nodes,
+    so it is accurate to about :math:`10^{-15}\|f\|` rather than :math:`\sqrt{\epsilon}\|f\|`. For a function with
+    k bounded derivatives HiPPO Prop. 6 bounds it by :math:`O(N^{-k+1/2})`; the observed rate for a
+    :math:`C^{k-1}` kink (e.g. :math:`|x-\tfrac12|`, k=1) is :math:`N^{-k-1/2}` (brief §2).
+    Reference: HiPPO arXiv 2008.07669 Prop. 6.
+    """
+    Ns = np.atleast_1d(np.asarray(N))
+    if Ns.size == 0 or np.any(Ns < 1) or not np.issubdtype(Ns.dtype, np.integer):
+        raise ValueError(f"N={N!r} must be an integer (or integers) >= 1")
+    n_max = int(Ns.max())
+    s, w = quadrature(breakpoints, n_nodes=max(128, n_max + 1))
+    fs = np.asarray(f(s), dtype=np.float64)
+    Phi = legendre_basis(n_max, s)
+    c = Phi @ (w * fs)
+    errs = []
+    for n in Ns:
+        r = fs - c[:n] @ Phi[:n]
+        errs.append(math.sqrt(float(np.sum(w * r * r))))
+    return errs[0] if np.ndim(N) == 0 else np.array(errs)
+
+
+def legs_reconstruct(c, x, t: float) -> np.ndarray:
+    r"""Time-varying LegS reconstruction :math:`f(x) \approx \sum_{n<N} c_n(t)\sqrt{2n+1}P_n(2x/t-1)`, x in [0, t]."""
+    c = np.asarray(c, dtype=np.float64)
+    return c @ legendre_basis(c.shape[-1], np.asarray(x, dtype=np.float64) / t)
+
+
+def hippo_reconstruct(x, kind: str, s) -> np.ndarray:
+    r"""History :math:`u(t-s)` read from an LTI HiPPO state :math:`x(t)` (window 1 for legt/fout):
+
+    - ``legt``: :math:`\sum_n x_n\sqrt{2n+1}P_n(1-2s)`, s in [0, 1];
+    - ``fout``: :math:`x_0 + \sum_k \sqrt2[x_{c_k}\cos 2\pi ks + x_{s_k}\sin 2\pi ks]`, s in [0, 1] (returns the
+      endpoint average at s = 0, 1);
+    - ``legs`` (LTI, HTTYH's reading): :math:`\sum_n x_n\sqrt{2n+1}P_n(2e^{-s}-1)`, s >= 0, error weighted by
+      :math:`e^{-s}`.
+
+    Reference: HiPPO arXiv 2008.07669 App. D; HTTYH arXiv 2206.12037 §3-4; brief §2 "Reconstruction formulas".
+    """
+    x = np.asarray(x, dtype=np.float64)
+    s = np.atleast_1d(np.asarray(s, dtype=np.float64))
+    N = x.shape[-1]
+    if kind == "legt":
+        return x @ legendre_basis(N, 1 - s)
+    if kind == "legs":
+        return x @ legendre_basis(N, np.exp(-s))
+    if kind == "fout":
+        if N % 2:
+            raise ValueError(f"N={N} must be even for kind='fout'")
+        basis = np.zeros((N, s.size))
+        basis[0] = 1.0
+        for k in range(1, N // 2):
+            basis[2 * k] = math.sqrt(2) * np.cos(2 * math.pi * k * s)
+            basis[2 * k + 1] = math.sqrt(2) * np.sin(2 * math.pi * k * s)
+        return x @ basis
+    raise ValueError(f"kind={kind!r} is not valid for reconstruction; use 'legt', 'fout' or 'legs'")
+
+
+def legt_delay_readout(N: int) -> np.ndarray:
+    r"""The untrained LegT delay read-out :math:`C_n = \sqrt{2n+1}(-1)^n`, i.e. the reconstruction at s = 1:
+    :math:`y(t) \approx u(t-\theta)` (state-spaces/s4 ``hippo.initial_C('legt')``)."""
+    n = np.arange(N)
+    return np.sqrt(2 * n + 1) * (-1.0) ** n
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the continuous-delay task and its closed-form least-squares read-out
+
+
+def whitesignal(n: int, L: int, dt: float, freq: float, rng: np.random.Generator) -> np.ndarray:
+    r"""Band-limited white noise: n sequences of length L on the grid :math:`t_k = k\Delta`, a random Fourier series
+    with period :math:`L\Delta` and every frequency :math:`f_j=j/(L\Delta)` with :math:`1\le j\le`
+    ``freq``·L·dt (Gaussian coefficients), normalised to unit RMS per sequence. Frequencies are in cycles per
+    unit time. Same construction as :func:`sims.lssl.whitesignal` (which draws its coefficients in torch)."""
+    n_freq = int(math.floor(freq * L * dt))
+    if n_freq < 1:
+        raise ValueError(f"freq={freq} admits no frequency for a period L·dt={L * dt}; need freq·L·dt >= 1")
+    coeffs = rng.standard_normal((n, n_freq, 2))
+    return _signal_from_coeffs(coeffs, L)
+
+
+def _signal_from_coeffs(coeffs: np.ndarray, L: int) -> np.ndarray:
+    k = np.arange(L)
+    j = np.arange(1, coeffs.shape[1] + 1)
+    phase = 2 * math.pi * np.outer(j, k) / L
+    u = coeffs[..., 0] @ np.cos(phase) + coeffs[..., 1] @ np.sin(phase)
+    return u / np.sqrt(np.mean(u * u, axis=-1, keepdims=True))
+
+
+def delay_target(u, lag: int) -> np.ndarray:
+    r"""Target :math:`y_t = u_{t-\mathrm{lag}}` with zeros before the input starts."""
+    u = np.asarray(u, dtype=np.float64)
+    y = np.zeros_like(u)
+    y[..., lag:] = u[..., : u.shape[-1] - lag]
+    return y
+
+
+def lssl_states(A_bar, B_bar, u, *, allow_unstable: bool = False) -> np.ndarray:
+    r"""States :math:`x_k = \sum_j \bar A^j\bar B u_{k-j}` of every sequence, shape (n, L, N), via the Krylov matrix
+    and FFT convolution (one convolution per state dimension)."""
+    u = np.asarray(u, dtype=np.float64)
+    K = krylov_matrix(A_bar, B_bar, u.shape[-1], allow_unstable=allow_unstable)
+    return np.moveaxis(causal_convolution(K[None, :, :], u[:, None, :]), 1, 2)
+
+
+RIDGE = 1e-12
+"""Relative ridge of the closed-form read-out (times trace(F^T F)/dim): LagT and random features are nearly
+collinear, and without it the test error of the minimiser depends on the LAPACK driver (0.62 vs 0.40 for LagT
+with SVD vs QR); FouT's dummy state is identically zero."""
+
+
+def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 0) -> dict:
+    r"""Closed-form optimum of the fully linear LSSL on the delay task for fixed :math:`(\bar A,\bar B)`: the layer
+    is linear in :math:`(C, D)`, so :math:`\min_{C,D}\sum_{i,k}(Cx^{(i)}_k + Du^{(i)}_k - y^{(i)}_k)^2` is ordinary
+    least squares on the features :math:`[x_k, u_k]`, solved by the normal equations with the tiny relative ridge
+    :data:`RIDGE`. Returns C, D and the relative MSE
+    (:math:`\mathrm{MSE}/\mathrm{Var}(y)`) on the training and the test sequences, both over the positions
+    k >= ``start`` (use ``start = lag``: before it the target is padding and the input's jump at k = 0 is inside
+    the window).
+    Reference: brief §5 (HTTYH arXiv 2206.12037 delay task; LSSL-fixed, LSSL App. B).
+    """
+    K = krylov_matrix(A_bar, B_bar, np.shape(u_train)[-1])
+
+    def features(u):
+        X = np.moveaxis(causal_convolution(K[None, :, :], np.asarray(u, dtype=np.float64)[:, None, :]), 1, 2)
+        F = np.concatenate([X, np.asarray(u)[..., None]], axis=-1)[:, start:]
+        return F.reshape(-1, X.shape[-1] + 1)
+
+    F = features(u_train)
+    G = F.T @ F
+    ridge = RIDGE * np.trace(G) / G.shape[0]
+    theta = np.linalg.solve(G + ridge * np.eye(G.shape[0]), F.T @ np.asarray(y_train)[:, start:].reshape(-1))
+
+    def rel_mse(u, y):
+        y = np.asarray(y)[:, start:]
+        r = features(u) @ theta - y.reshape(-1)
+        return float(np.mean(r * r) / np.var(y))
+
+    return {"C": theta[:-1], "D": float(theta[-1]), "train_rel_mse": rel_mse(u_train, y_train),
+            "test_rel_mse": rel_mse(u_test, y_test)}
+
+
+def random_stable(N: int, rng: np.random.Generator, margin: float = 0.5) -> np.ndarray:
+    r"""Random stable A: :math:`M - (\alpha(M)+m)I` with :math:`M_{ij}\sim\mathcal N(0,1/N)` and spectral abscissa
+    :math:`\alpha(M)=\max\mathrm{Re}\,\lambda(M)`, so :math:`\max\mathrm{Re}\,\lambda(A) = -m` exactly."""
+    M = rng.standard_normal((N, N)) / math.sqrt(N)
+    return M - (np.max(np.linalg.eigvals(M).real) + margin) * np.eye(N)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# deep order-1 stacks = Picard iteration (LSSL Lemma 3.2, Thm 4, Lemma C.2)
+
+
+def picard_forcing(t, x, phase):
+    r"""The nonlinearity of the Picard experiment: :math:`f(t,x) = \sin 3x + \cos(t+\phi)` (Lipschitz constant 3)."""
+    return np.sin(3 * x) + np.cos(t + phase)
+
+
+PICARD_LIPSCHITZ = 3.0
+
+
+def picard_ode_solution(x0, phase, t) -> np.ndarray:
+    r"""Reference solution of :math:`\dot x = -x + \sin 3x + \cos(t+\phi)`, :math:`x(0)=x_0`, for a vector of
+    independent problems (one per entry of x0, phase), at times ``t``; DOP853 with rtol 1e-12.
+    Shape (len(x0), len(t))."""
+    from scipy.integrate import solve_ivp
+
+    x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    phase = np.broadcast_to(np.asarray(phase, dtype=np.float64), x0.shape)
+    t = np.asarray(t, dtype=np.float64)
+    sol = solve_ivp(lambda tt, x: -x + picard_forcing(tt, x, phase), (float(t[0]), float(t[-1])), x0,
+                    method="DOP853", t_eval=t, rtol=1e-12, atol=1e-14)
+    return sol.y
+
+
+def picard_envelope(depth, M: float, lipschitz: float, T: float) -> np.ndarray:
+    r"""Picard error envelope :math:`\sup_{t\le T}|x^{(\ell)}(t) - x(t)| \le M (L_f T)^\ell/\ell!` with
+    :math:`M=\sup|x^{(0)}-x|`; the contraction :math:`e^{-(t-s)}\le1` of the order-1 layer ẋ = -x + u only helps.
+    Reference: LSSL arXiv 2110.13985 Thm 4 / Lemma C.2 (Picard-Lindelöf)."""
+    depth = np.asarray(depth, dtype=np.float64)
+    from scipy.special import gammaln
+
+    return M * np.exp(depth * math.log(lipschitz * T) - gammaln(depth + 1))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# the random kinked signals of the LegS experiment, vectorised over seeds
+
+
+def kink_signal(x, amps, omegas, phases, kink_at, kink_weight) -> np.ndarray:
+    r"""Per-seed signals :math:`f_s(x) = \sum_j a_{sj}\cos(\omega_{sj}x+\phi_{sj}) + b_s|x-\kappa_s|` (one kink: the
+    function has k = 1 bounded derivative). ``x`` has shape (S, n) or (n,); parameters (S, m) and (S,)."""
+    x = np.asarray(x, dtype=np.float64)
+    x = np.broadcast_to(x, (np.shape(kink_at)[0],) + x.shape[-1:]) if x.ndim == 1 else x
+    amps, omegas, phases = (np.asarray(v, dtype=np.float64) for v in (amps, omegas, phases))
+    smooth = np.einsum("sj,sjn->sn", amps, np.cos(omegas[:, :, None] * x[:, None, :] + phases[:, :, None]))
+    return smooth + np.asarray(kink_weight)[:, None] * np.abs(x - np.asarray(kink_at)[:, None])
+
+
+def _kink_quadrature(kink_at, n_nodes: int):
+    """Per-seed composite Gauss nodes/weights on [0, 1] with a panel edge at each seed's kink, shape (S, n)."""
+    s, w = quadrature((), n_panels=16, n_nodes=n_nodes)
+    k = np.asarray(kink_at, dtype=np.float64)[:, None]
+    nodes = np.concatenate([k * s[None, :], k + (1 - k) * s[None, :]], axis=1)
+    weights = np.concatenate([k * w[None, :], (1 - k) * w[None, :]], axis=1)
+    return nodes, weights
+
+
+def kink_signal_coefficients(params: dict, N: int) -> np.ndarray:
+    r"""Exact LegS coefficients :math:`c_n(1)=\int_0^1 f_s(x)\varphi_n(x)dx` of :func:`kink_signal`, shape (S, N)."""
+    nodes, weights = _kink_quadrature(params["kink_at"], max(128, N + 1))
+    f = kink_signal(nodes, **params)
+    Phi = np.sqrt(2 * np.arange(N) + 1)[:, None, None] * eval_legendre(np.arange(N)[:, None, None], 2 * nodes[None] - 1)
+    return np.einsum("nsq,sq->sn", Phi, weights * f)
+
+
+def kink_signal_reconstruction_error(params: dict, coeffs, Ns: Sequence[int]) -> np.ndarray:
+    r"""L²[0,1] error :math:`\|f_s - \sum_{n<N} c_{sn}\varphi_n\|` of a reconstruction from coefficients
+    ``coeffs`` (S, N_max) for each N in ``Ns``; with the exact coefficients it is the projection error.
+    Shape (S, len(Ns))."""
+    coeffs = np.asarray(coeffs, dtype=np.float64)
+    n_max = coeffs.shape[1]
+    nodes, weights = _kink_quadrature(params["kink_at"], max(128, n_max + 1))
+    f = kink_signal(nodes, **params)
+    n = np.arange(n_max)[:, None, None]
+    Phi = np.sqrt(2 * n + 1) * eval_legendre(n, 2 * nodes[None] - 1)
+    out = np.empty((coeffs.shape[0], len(Ns)))
+    for i, N in enumerate(Ns):
+        r = f - np.einsum("sn,nsq->sq", coeffs[:, :N], Phi[:N])
+        out[:, i] = np.sqrt(np.sum(weights * r * r, axis=1))
+    return out
