@@ -93,10 +93,11 @@ class Context:
         self.torch_device = runtime.resolve_device(self.device)
         self.torch_dtype = runtime.resolve_dtype(self.dtype, self.torch_device)
 
-    def run(self, fn: Callable, config, seeds: Sequence[int]):
-        """One simulation through the store (cache hit if already run)."""
+    def run(self, fn: Callable, config, seeds: Sequence[int], dtype=None):
+        """One simulation through the store (cache hit if already run); ``dtype`` overrides the context's, so one
+        claim can check float32 and float64 side by side."""
         self.seeds_used = max(self.seeds_used, len(seeds))
-        return self.store.run(fn, config, seeds, device=self.torch_device, dtype=self.torch_dtype)
+        return self.store.run(fn, config, seeds, device=self.torch_device, dtype=dtype or self.torch_dtype)
 
     def sweep(self, fn: Callable, configs: Sequence, seeds: Sequence[int], desc: str = ""):
         """Many configs of one simulator through the sweep runner; tables in config order."""
