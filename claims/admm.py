@@ -150,8 +150,10 @@ def msd_runs(size):
     n_seeds = {"test": 1000, "report": 2000, "gpu": 20000}[size]
     T = 100 if size == "test" else 300
     base = replace(sim.SMALL, n_iter=T, window=0, n_record=30)
-    cfgs = [replace(base, variant="rerce"), replace(base, variant="rerce", participation="bernoulli", L=4),
-            replace(base, variant="continual", L=4), replace(base, variant="continual", participation="bernoulli", L=4)]
+    # L = 3 for the Bernoulli-RERCE mixture (K+1 schemes) and the continual state (3KL) keeps the exact
+    # recursion at D <= 54.
+    cfgs = [replace(base, variant="rerce"), replace(base, variant="rerce", participation="bernoulli", L=3),
+            replace(base, variant="continual", L=3), replace(base, variant="continual", participation="bernoulli", L=3)]
     return [(sim.run, c, _seeds(n_seeds)) for c in cfgs]
 
 
@@ -208,7 +210,12 @@ def drift_steps(cfg):
 
 
 def _p4(ctx):
-    (_, cfg, _), = drift_runs(ctx.size)
+    return drift_prediction(ctx.size)
+
+
+def drift_prediction(size):
+    """Exact curve, decomposition (E_nu, E_psi, S) and closed-form slope for the drift run of ``size``."""
+    (_, cfg, _), = drift_runs(size)
     data = sim.problem(cfg)
     curve = exact_curve(cfg)
     dec = th.msd_decomposition(data["R"], data["q"], cfg.rho, cfg.C, cfg.sigma2_zeta, cfg.sigma2_eta)
@@ -296,9 +303,10 @@ def _p5(ctx):
 
 
 def _m5(ctx):
-    out = {}
-    for fn, cfg, seeds in plateau_runs(ctx.size):
-        out[(cfg.variant, cfg.C, cfg.sigma2_eta)] = _scalar(ctx.run(fn, cfg, seeds), "nmsd_window")
+    runs = plateau_runs(ctx.size)
+    fn, seeds = runs[0][0], runs[0][2]
+    tables = ctx.sweep(fn, [cfg for _, cfg, _ in runs], seeds, desc="admm plateaus")
+    out = {(cfg.variant, cfg.C, cfg.sigma2_eta): _scalar(df, "nmsd_window") for (_, cfg, _), df in zip(runs, tables)}
     levels = ", ".join(f"{v} C={C} s2={s2:g}: {10 * math.log10(x.mean()):.2f} dB" for (v, C, s2), x in out.items())
     return {"plateaus": out, "note": "plateaus (mean NMSD over the last 100 iterations): " + levels}
 
@@ -311,34 +319,43 @@ def _db_diff(a, b):
     return 10 * math.log10(ma / mb), se
 
 
+def _z_small(n):
+    """The suite's two-sided false-alarm level as a Student-t quantile with n-1 degrees of freedom: the paper-scale
+    runs have few seeds, where the normal z (Z_SUITE) would understate the tolerance."""
+    from scipy.stats import t as student_t
+
+    return float(student_t.ppf(1 - FALSE_ALARM_BUDGET / (2 * N_MC_CHECKS), n - 1))
+
+
 def _c5(pred, meas, ctx):
     P = meas["plateaus"]
     rerce = sorted((C, x) for (v, C, s2), x in P.items() if v == "rerce" and s2 == 6.25e-4)
     K = rerce[-1][0]
+    z = _z_small(len(rerce[0][1]))
+    zr = f"t-quantile z={z:.2f} (suite budget, {len(rerce[0][1]) - 1} dof)·SE (paired seeds)"
     checks = []
     for (C1, x1), (C2, x2) in zip(rerce, rerce[1:]):
         d, se = _db_diff(x1, x2)
         checks.append(Check(f"RERCE plateau decreases in C: dB(C={C1}) - dB(C={C2}) >= 0", pred["zero"], d,
-                            Z_SUITE * se, "Z_SUITE·SE (paired seeds)", "above", se=se))
+                            z * se, zr, "above", se=se))
     for C in (rerce[0][0], K):
         floor = P[("rerce", C, 0.0)]
         d, se = _db_diff(P[("rerce", C, 1e-2)] - floor, P[("rerce", C, 6.25e-4)] - floor)
         checks.append(Check(f"16x link-noise variance: (NMSD - noise-free floor) rises by 10 log10 16 dB, C={C}",
-                            pred["shift_16x_db"], d, Z_SUITE * se, "Z_SUITE·SE (paired seeds)", se=se))
+                            pred["shift_16x_db"], d, z * se, zr, se=se))
     full = P[("rerce", K, 6.25e-4)]
     for (v, C, s2), x in P.items():
         if v != "continual":
             continue
         d, se = _db_diff(x, full)
         checks.append(Check(f"continual C={C} at the full-participation plateau", pred["continual_vs_full_db"], d,
-                            Z_SUITE * se + 0.2, "Z_SUITE·SE + 0.2 dB (brief prop. 8)", se=se))
+                            z * se + 0.2, zr + " + 0.2 dB (brief prop. 8)", se=se))
         d2, se2 = _db_diff(P[("rerce", C, 6.25e-4)], x)
         checks.append(Check(f"continual beats RERCE at C={C}: dB(RERCE) - dB(continual) >= 0", pred["zero"], d2,
-                            Z_SUITE * se2, "Z_SUITE·SE (paired seeds)", "above", se=se2))
+                            z * se2, zr, "above", se=se2))
     d, se = _db_diff(P[("admm", K, 6.25e-4)], full)
     checks.append(Check("dual-free beats noisy ADMM at C=K by the paper's margin (dB)", pred["admm_margin_db"], d,
-                        Z_SUITE * se + 2.0, "Z_SUITE·SE + 2 dB (ADMM noise placement unspecified in the paper, "
-                        "brief sec. 2)", se=se))
+                        z * se + 2.0, zr + " + 2 dB (ADMM noise placement unspecified in the paper, brief sec. 2)", se=se))
     return checks
 
 

@@ -19,7 +19,10 @@ NTNU thesis ch. 4; the exact state-space form, drift slope and bias are derived 
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.linalg as sla
@@ -28,6 +31,47 @@ from scipy.stats import binom
 VARIANTS = ("rerce", "continual")
 PARTICIPATIONS = ("fixed", "bernoulli")
 INITS = ("literal", "corrected")
+
+
+# ------------------------------------------------------------------------------------------------ BLAS threads
+@lru_cache(maxsize=1)
+def _openblas_handles():
+    """(set, get) thread-count functions of every OpenBLAS loaded in this process (Linux; else none)."""
+    found = []
+    try:
+        with open("/proc/self/maps") as fh:
+            paths = sorted({line.split()[-1] for line in fh if "openblas" in line and ".so" in line})
+    except OSError:
+        return ()
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "")):
+            try:
+                found.append((getattr(lib, f"{prefix}_set_num_threads{suffix}"),
+                              getattr(lib, f"{prefix}_get_num_threads{suffix}")))
+                break
+            except AttributeError:
+                continue
+    return tuple(found)
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """Run small dense linear algebra on one BLAS thread, restoring the previous count afterwards: the matrices
+    here are small (D <= ~100), and on a shared 2-core machine multithreaded OpenBLAS ran 10-100x slower. A no-op
+    where OpenBLAS cannot be found (results are identical either way)."""
+    handles = _openblas_handles()
+    saved = [get() for _, get in handles]
+    for set_, _ in handles:
+        set_(1)
+    try:
+        yield
+    finally:
+        for (set_, _), n in zip(handles, saved):
+            set_(n)
 
 
 # ---------------------------------------------------------------------------------------------------------- problem
@@ -55,6 +99,11 @@ def wls_terms(Xs, ys, Ws=None):
     ``Ws`` None means :math:`W_k = I`. Reference: arXiv:2409.13451 eq. (4.1)-(4.3) (J_k without 1/2).
     """
     _check_data(Xs, ys, Ws)
+    with single_threaded_blas():
+        return _wls_terms(Xs, ys, Ws)
+
+
+def _wls_terms(Xs, ys, Ws):
     R, q = [], []
     for k, (X, y) in enumerate(zip(Xs, ys)):
         X, y = np.asarray(X, np.float64), np.asarray(y, np.float64)
@@ -364,13 +413,14 @@ def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rer
     nmsd = np.empty(n_iter + 1)
     means = {}
     scale = sch.K * float(w_star @ w_star)
-    for n in range(n_iter + 1):
-        nmsd[n] = _w_trace(P, sch) / scale
-        if n in want:
-            means[n] = m.copy()
-        if n < n_iter:
-            P = moment_step(P, sch)
-            m = sch.F_bar @ m
+    with single_threaded_blas():
+        for n in range(n_iter + 1):
+            nmsd[n] = _w_trace(P, sch) / scale
+            if n in want:
+                means[n] = m.copy()
+            if n < n_iter:
+                P = moment_step(P, sch)
+                m = sch.F_bar @ m
     return {"nmsd": nmsd, "mean": np.stack([means[int(s)] for s in steps]), "steps": steps, "w_star": w_star,
             "P_last": P, "scheme": sch}
 
@@ -474,8 +524,9 @@ def msd_decomposition(R, q, rho, C, sigma2_zeta, sigma2_eta, *, variant="rerce",
     U = np.stack([(one @ np.outer(np.eye(L)[i], np.eye(L)[j]) @ one.T).ravel()
                   for i in range(L) for j in range(L)], axis=1)
     Y = np.stack([P0.ravel(), sch.Q.ravel()], axis=1)
-    X, v = _limit_projector_solve(Phi, U, Y)
-    _, vX = _limit_projector_solve(Phi, U, X[:, 1:2])
+    with single_threaded_blas():
+        X, v = _limit_projector_solve(Phi, U, Y)
+        _, vX = _limit_projector_solve(Phi, U, X[:, 1:2])
     scale = sch.K * float(w_star @ w_star)
 
     def tr_w(vec):
