@@ -243,7 +243,7 @@ def _m4(ctx):
     g = _pivot(ctx.run(fn, cfg, seeds), "nmsd")
     n1, n2 = drift_steps(cfg)
     return {"at": {n: g[n].to_numpy() for n in (n1, n2)}, "n": (n1, n2), "steps": g.columns.to_numpy(),
-            "mean_curve": g.mean(0).to_numpy()}
+            "mean_curve": g.mean(axis=0).to_numpy()}
 
 
 def _c4(pred, meas, ctx):

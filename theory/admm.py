@@ -463,7 +463,8 @@ def mean_limit(R, q, rho, C, *, variant="rerce", participation="fixed", init="li
     sch = scheme(N, rho, C, variant=variant, participation=participation)
     m0, _ = initial_moments(np.einsum("kij,kj->ki", N, q), w_star, 0.0, C, variant=variant,
                             participation=participation, init=init)
-    _, v = _limit_projector_solve(sch.F_bar, _consensus_basis(sch), m0)
+    with single_threaded_blas():
+        _, v = _limit_projector_solve(sch.F_bar, _consensus_basis(sch), m0)
     return w_star + v
 
 
@@ -554,8 +555,9 @@ def spectrum(R, rho, C, *, variant="rerce", participation="fixed"):
     """Eigenvalue moduli (descending) of the mean matrix F_bar and of the second-moment operator Phi."""
     R = np.asarray(R, np.float64)
     sch = scheme(local_N(R, rho), rho, C, variant=variant, participation=participation)
-    ev_F = np.sort(np.abs(np.linalg.eigvals(sch.F_bar)))[::-1]
-    ev_Phi = np.sort(np.abs(np.linalg.eigvals(second_moment_operator(sch))))[::-1]
+    with single_threaded_blas():
+        ev_F = np.sort(np.abs(np.linalg.eigvals(sch.F_bar)))[::-1]
+        ev_Phi = np.sort(np.abs(np.linalg.eigvals(second_moment_operator(sch))))[::-1]
     return ev_F, ev_Phi
 
 
@@ -563,7 +565,8 @@ def mixing_time(R, rho, C, *, variant="rerce", participation="fixed"):
     r""":math:`\tau = 1/(1-|\lambda_2(\bar F)|)`, the mean's relaxation time in iterations (brief sec. 10)."""
     R = np.asarray(R, np.float64)
     sch = scheme(local_N(R, rho), rho, C, variant=variant, participation=participation)
-    ev = np.sort(np.abs(np.linalg.eigvals(sch.F_bar)))[::-1]
+    with single_threaded_blas():
+        ev = np.sort(np.abs(np.linalg.eigvals(sch.F_bar)))[::-1]
     lam2 = ev[sch.L] if ev.size > sch.L else 0.0
     return 1.0 / max(1.0 - lam2, 1e-300)
 
