@@ -122,6 +122,7 @@ def _m2(ctx):
 
 def _c2(pred, meas, ctx):
     checks = []
+    j = int(np.argmax(np.abs(pred["literal"]["closed_bias"])))  # the coordinate with the largest literal bias
     for init in ("literal", "corrected"):
         x = meas[init]
         p = pred[init]
@@ -131,7 +132,6 @@ def _c2(pred, meas, ctx):
         zs = np.abs(x.mean(0) - p["mean_T"]) / se
         checks.append(Check(f"{init}: max_j |MC mean - F_bar^T m_0|_j / SE_j over {D} coordinates", 0.0,
                             float(zs.max()), z_b, f"Bonferroni z over {D} coordinates x suite budget"))
-        j = int(np.argmax(np.abs(p["limit_bias"])))
         transient = abs(p["mean_T"][j] - p["limit_bias"][j])
         checks.append(close_check(f"{init}: bias of the average local model, coordinate {j}",
                                   p["closed_bias"][j], x[:, j], bias_bound=transient + 1e-12,
