@@ -45,7 +45,7 @@ def draw(data):
         ax.plot(np.arange(len(d["exact"])), _db(d["exact"]), color=c, lw=1.6, zorder=3)
         ax.plot(steps, _db(mean), "o", ms=3, color=c, label=f"{d['label']} (MC, {n} seeds)")
         ax.fill_between(steps, _db(lo), _db(hi), color=c, alpha=0.25, lw=0)
-    ax.plot([], [], label="exact recursion (lines)", **THEORY_STYLE)
+    ax.plot([], [], label="exact recursion (line in the same colour)", **THEORY_STYLE)
     ax.set_xscale("symlog", linthresh=1)
     ax.set_xlabel("iteration n")
     ax.set_ylabel("NMSD of local models (dB)")
