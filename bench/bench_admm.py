@@ -76,8 +76,8 @@ def main():
     report([("per-run per-client loop (numpy)", loop, None), ("vectorised (runs x clients tensor)", vec, 50)])
     print(f"  same runs by CPU time (robust to a busy machine): loop {cpu_loop:.2f} s, vectorised {cpu_vec:.3f} s, "
           f"ratio {cpu_loop / cpu_vec:.1f}x")
-    big = replace(sim.PAPER, n_iter=20, window=0)
-    few = runtime.seed_list(4)
+    big = replace(sim.PAPER, n_iter=100, window=0, n_record=5)
+    few = runtime.seed_list(10)
     vec_b = best_time(lambda: sim.run(big, few, device="cpu", dtype=torch.float64), repeat=2)
     loop_b = best_time(lambda: rerce_loop(big, few), repeat=1, warmup=0)
     print(f"RERCE-Fed paper scale K=100 L=128 C=4, {len(few)} runs x {big.n_iter} iterations:")
