@@ -372,26 +372,6 @@ def _w_trace(P, sch: Scheme):
     return np.trace(P[..., :KL, :KL], axis1=-2, axis2=-1) if P.ndim > 2 else np.trace(P[:KL, :KL])
 
 
-@dataclass(frozen=True)
-class Problem:
-    """A fixed federated WLS problem: per-client R_k, q_k and the derived optimum."""
-
-    R: np.ndarray
-    q: np.ndarray
-
-    @property
-    def w_star(self):
-        return solve_wls(self.R, self.q)
-
-    @property
-    def K(self):
-        return self.R.shape[0]
-
-    @property
-    def L(self):
-        return self.R.shape[1]
-
-
 def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rerce", participation="fixed",
                   init="literal", steps=None):
     r"""Exact NMSD (linear) and error mean after n = 0..n_iter local updates.
