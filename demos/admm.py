@@ -90,7 +90,7 @@ print(f"exact NMSD at n={T}: {10 * np.log10(curves['rerce'][1][T]):.2f} dB "
 
 # %%
 for init in ("literal", "corrected"):
-    print(init, "predicted bias:", th.rerce_mean_bias(data["R"], data["q"], 10.0, cfg.C, init=init).round(4))
+    print(f"{init} start, rho = 10: predicted bias", th.rerce_mean_bias(data["R"], data["q"], 10.0, cfg.C, init=init).round(4))
 
 # %% [markdown]
 # ## Baselines
