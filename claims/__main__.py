@@ -11,7 +11,7 @@ import sys
 
 from claims import load_claims
 from claims.core import SIZES, Context
-from claims.report import write_reports
+from claims.report import previous_results, write_reports
 from sims import SYSTEMS
 from sims.store import Store
 
@@ -25,21 +25,31 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="worker processes for sweeps (default 2)")
     parser.add_argument("--only", default="", help="comma-separated claim ids to run, e.g. icl.1,icl.3")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any claim is not confirmed")
+    parser.add_argument("--fresh", action="store_true",
+                        help="re-evaluate every claim even if its code and stored runs are unchanged")
     args = parser.parse_args(argv)
     for s in args.systems:
         if s not in SYSTEMS:
             parser.error(f"unknown system {s!r}; choose from {', '.join(SYSTEMS)}")
     ctx = Context(size=args.size, device=args.device, dtype=args.dtype, store=Store(), n_jobs=args.jobs)
     only = {c for c in args.only.split(",") if c}
+    previous = previous_results(args.size) if not (only or args.fresh) else {}
     results = []
     for system in args.systems or SYSTEMS:
-        for claim in load_claims(system):
-            if only and claim.id not in only:
-                continue
-            res = claim.evaluate(ctx)
-            results.append(res.as_dict())
-            print(f"{claim.id:<16} {res.verdict:<14} {sum(c.passed for c in res.checks)}/{len(res.checks)} checks "
-                  f"{res.wall_s:7.1f}s  {claim.title}", flush=True)
+        claims = [c for c in load_claims(system) if not only or c.id in only]
+        stamp = _stamp(ctx, system)
+        if claims and all(previous.get(c.id, {}).get("fingerprint") == stamp for c in claims):
+            for claim in claims:
+                results.append(previous[claim.id])
+                _print_line(previous[claim.id], "unchanged")
+            continue
+        evaluated = []
+        for claim in claims:
+            res = claim.evaluate(ctx).as_dict()
+            evaluated.append(res)
+            _print_line(res, f"{res['wall_s']:6.1f}s")
+        stamp = _stamp(ctx, system)  # after the runs: the next invocation sees the same store listing
+        results += [dict(r, fingerprint=stamp) for r in evaluated]
     if args.size in ("report", "gpu") and not only:
         write_reports(results, args.size)
         suffix = "" if args.size == "report" else "-gpu"
@@ -47,6 +57,17 @@ def main(argv=None) -> int:
     else:
         print(f"size={args.size}{' (subset)' if only else ''}: reports not written (only full report-size runs are)")
     return 1 if args.strict and not all(r["passed"] for r in results) else 0
+
+
+def _stamp(ctx: Context, system: str) -> str:
+    """Code + stored runs + where the claims run: equal stamps give equal verdicts (a warm make skips them)."""
+    return f"{ctx.store.fingerprint(system)}:{ctx.size}:{ctx.torch_device.type}:{ctx.torch_dtype}"
+
+
+def _print_line(res: dict, timing: str) -> None:
+    n_ok = sum(c["passed"] for c in res["checks"])
+    print(f"{res['id']:<16} {res['verdict']:<14} {n_ok:>2}/{len(res['checks']):<2} checks {timing:>9}  {res['title']}",
+          flush=True)
 
 
 if __name__ == "__main__":

@@ -95,6 +95,12 @@ def readme_table(claims: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def previous_results(size: str = "report") -> dict[str, dict]:
+    """The claims of the last report of ``size`` by id (empty if there is none)."""
+    path = REPORT_DIR / f"validation{'' if size == 'report' else '-' + size}.json"
+    return {r["id"]: r for r in json.loads(path.read_text())["claims"]} if path.exists() else {}
+
+
 def write_reports(results: list[dict], size: str = "report") -> list[dict]:
     """Merge ``results`` into the report of ``size`` ('report': reports/VALIDATION.md and the README table;
     'gpu': reports/VALIDATION-gpu.md, for the GPU-size preset)."""
@@ -102,6 +108,9 @@ def write_reports(results: list[dict], size: str = "report") -> list[dict]:
     suffix = "" if size == "report" else f"-{size}"
     json_path = REPORT_DIR / f"validation{suffix}.json"
     claims = merge_results(results, json_path)
+    if json_path.exists() and json.loads(json_path.read_text())["claims"] == claims:
+        update_readme(claims) if size == "report" else None
+        return claims  # nothing changed: keep the report (and its environment stamp) as it is
     env = environment()
     _write_if_changed(json_path, json.dumps({"environment": env, "claims": claims}, indent=2) + "\n")
     _write_if_changed(REPORT_DIR / f"VALIDATION{suffix}.md", render_markdown(claims, env))

@@ -6,18 +6,16 @@ A figure module ``figures/fig_<system>_<what>.py`` defines
   and from theory/ (closed forms);
 - ``draw(data) -> matplotlib.figure.Figure``.
 
-:func:`render` digests the loaded data and the script's source; when neither changed since the last render and
-both files exist, the figure is skipped, which keeps a warm ``make`` fast.
+:func:`render` skips a figure whose script, system code and stored runs are unchanged since it was last drawn
+(``Store.fingerprint``), which keeps a warm ``make`` fast.
 """
 from __future__ import annotations
 
-import hashlib
+import ast
 import importlib
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 OUT = Path(__file__).resolve().parent / "out"
 STAMPS = OUT / ".stamps"
@@ -51,42 +49,21 @@ def mean_band(ax, x, samples, *, label: str, color=None, marker="o", level: floa
     return line
 
 
-def digest(obj) -> str:
-    h = hashlib.sha256()
-    _feed(h, obj)
-    return h.hexdigest()
-
-
-def _feed(h, obj):
-    if isinstance(obj, pd.DataFrame):
-        h.update(pd.util.hash_pandas_object(obj, index=False).values.tobytes())
-        h.update(",".join(map(str, obj.columns)).encode())
-    elif isinstance(obj, np.ndarray):
-        h.update(str(obj.dtype).encode() + str(obj.shape).encode())
-        h.update(np.ascontiguousarray(obj).tobytes())
-    elif isinstance(obj, dict):
-        for k in sorted(obj, key=str):
-            h.update(str(k).encode())
-            _feed(h, obj[k])
-    elif isinstance(obj, (list, tuple)):
-        for v in obj:
-            _feed(h, v)
-    else:
-        h.update(json.dumps(obj, default=str).encode())
-
-
 def render(module_name: str, store=None, force: bool = False) -> str:
-    """Load, digest, and draw ``figures.<module_name>`` into figures/out/<name>.png and .pdf unless unchanged."""
+    """Draw ``figures.<module_name>`` into figures/out/<name>.png and .pdf, unless the figure script, the shared
+    plumbing and its system's code and stored runs are all unchanged since the last drawing (then it is skipped
+    without loading anything)."""
     from sims.store import Store
 
     store = store or Store()
-    module = importlib.import_module(f"figures.{module_name}")
     name = module_name
-    data = module.load(store)
-    stamp = digest({"source": Path(module.__file__).read_text(), "common": Path(__file__).read_text(), "data": data})
+    source = Path(__file__).resolve().parent / f"{name}.py"
+    stamp = store.fingerprint(name.split("_")[1], *([source] if source.exists() else []), __file__)
     png, pdf, stamp_file = OUT / f"{name}.png", OUT / f"{name}.pdf", STAMPS / f"{name}.sha"
     if not force and png.exists() and pdf.exists() and stamp_file.exists() and stamp_file.read_text() == stamp:
         return "unchanged"
+    module = importlib.import_module(f"figures.{name}")
+    data = module.load(store)
     plt = style()
     fig = module.draw(data)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -118,7 +95,8 @@ def update_readme_gallery(names: list[str]) -> None:
     for name in names:
         if not (OUT / f"{name}.png").exists():
             continue
-        doc = (importlib.import_module(f"figures.{name}").__doc__ or name).strip().split("\n")[0]
+        source = (Path(__file__).resolve().parent / f"{name}.py").read_text()
+        doc = (ast.get_docstring(ast.parse(source)) or name).strip().split("\n")[0]
         lines += [f"**{name}**: {doc}", "", f"![{doc}](figures/out/{name}.png)", ""]
     text = readme.read_text()
     head, rest = text.split(start, 1)

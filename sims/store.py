@@ -128,6 +128,22 @@ class Store:
         key = self.key(fn, config, seeds, device=device, dtype=dtype)
         return json.loads((self.path(fn, key) / "manifest.json").read_text())
 
+    def fingerprint(self, system: str, *extra_files) -> str:
+        """Hash of everything a system's claims and figures read: its theory/sims/claims sources, the shared
+        sources they build on, ``extra_files`` and the list of its stored runs. Unchanged fingerprint, unchanged
+        verdicts and figures: this is what keeps a warm ``make`` to seconds."""
+        shared = ["sims/runtime.py", "sims/store.py", "claims/core.py", "theory/stats.py"]
+        files = sorted({*(REPO_ROOT / f for f in shared), *map(Path, extra_files),
+                        *(p for folder in ("theory", "sims", "claims") for p in (REPO_ROOT / folder).glob(f"{system}*.py"))})
+        h = hashlib.sha256()
+        for f in files:
+            h.update(str(f.relative_to(REPO_ROOT) if f.is_relative_to(REPO_ROOT) else f).encode())
+            h.update(_file_digest(str(f.resolve())).encode())
+        folder = self.root / system
+        runs = sorted(p.name for p in folder.iterdir() if (p / "manifest.json").exists()) if folder.exists() else []
+        h.update("\n".join(runs).encode())
+        return h.hexdigest()[:20]
+
     def run(self, fn: Callable, config, seeds: Sequence[int], *, device="auto", dtype="auto") -> pd.DataFrame:
         """Cache hit: read the stored metrics. Miss: run ``fn``, write atomically, return the metrics."""
         dev = runtime.resolve_device(device)

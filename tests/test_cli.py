@@ -69,5 +69,9 @@ def test_claims_command_writes_the_report(monkeypatch, tmp_path, capsys):
     assert claims_cli.main(["--device", "cpu", "--strict"]) == 0
     assert "toy.1" in capsys.readouterr().out
     assert "toy.1" in (tmp_path / "reports" / "VALIDATION.md").read_text()
+    assert claims_cli.main(["--device", "cpu"]) == 0
+    assert "unchanged" in capsys.readouterr().out  # same code, same stored runs: the verdict is reused
+    assert claims_cli.main(["--device", "cpu", "--fresh"]) == 0
+    assert "unchanged" not in capsys.readouterr().out
     assert claims_cli.main(["--device", "cpu", "--size", "test"]) == 0
     assert "not written" in capsys.readouterr().out

@@ -30,4 +30,7 @@ def test_render_skips_unchanged_and_redraws_changed(tmp_path, monkeypatch, store
     assert (tmp_path / "fig_toy_demo.png").exists() and (tmp_path / "fig_toy_demo.pdf").exists()
     assert common.render("fig_toy_demo", store) == "unchanged"
     monkeypatch.setitem(sys.modules, "figures.fig_toy_demo", _module(3.0))
-    assert common.render("fig_toy_demo", store) == "drawn"
+    assert common.render("fig_toy_demo", store) == "unchanged"  # same code, same stored runs
+    (store.root / "toy" / "newrun").mkdir(parents=True)
+    (store.root / "toy" / "newrun" / "manifest.json").write_text("{}")
+    assert common.render("fig_toy_demo", store) == "drawn"  # a new stored run of the system: redraw
