@@ -1,0 +1,101 @@
+"""Benchmarks for the hierarchical system.
+
+1. Stage 1 by the streamed, seed-batched ridge solve (F^T F accumulated chunk by chunk, all seeds in one batch)
+   against the naive fit: an explicit n x N feature matrix, one seed at a time. Time ratio (best of 3) and peak
+   resident-memory ratio (each variant in a fresh subprocess, ru_maxrss after minus before).
+2. The CPU sweep of the issue: k = 2, d in {8, 16, 24, 32}, 3 seeds, the report grid (target < 90 s).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from bench.common import best_time, report
+
+D, K, RATIO, SEEDS = 24, 2, 16.0, [0, 1, 2]
+
+_CHILD = r"""
+import json, resource, sys, torch
+from bench.bench_hierarchical import _streamed, _explicit
+which = sys.argv[1]
+fn = _streamed if which == "streamed" else _explicit
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+fn()
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"kib": after - before}))
+"""
+
+
+def _config():
+    from sims import hierarchical as sim
+
+    return sim.Config(d=D, k=K, n_over_N=(RATIO,), n_test=1000, n2=100, m2=10)
+
+
+def _streamed():
+    import torch
+
+    from sims import hierarchical as sim
+
+    cfg = _config()
+    dev, dt = torch.device("cpu"), torch.float64
+    prob = sim._Problem(cfg, SEEDS, dev, dt)
+    feats = sim._first_layer(cfg, SEEDS, dev, dt)
+    return sim.streamed_ridge(feats, prob, cfg.n_grid, cfg.ridge)
+
+
+def _explicit():
+    """Baseline: draw the same D1, build the full n x N Hermite feature matrix per seed, solve the ridge."""
+    import torch
+
+    from sims import hierarchical as sim
+
+    cfg = _config()
+    dev, dt = torch.device("cpu"), torch.float64
+    out = []
+    for s in SEEDS:
+        prob = sim._Problem(cfg, [s], dev, dt)
+        x = torch.cat(list(prob.chunks(cfg.n_grid[-1])), dim=1)[0]
+        F = sim.hermite_features(x, cfg.k)  # (n, N), held whole
+        y = prob.h(x.unsqueeze(0))[0]
+        n, m = F.shape
+        G = F.T @ F / n
+        xi = cfg.ridge * torch.trace(G) / m
+        out.append(torch.linalg.solve(G + xi * torch.eye(m, dtype=dt), F.T @ y / n))
+    return torch.stack(out)
+
+
+def _peak_kib(which: str) -> int:
+    res = subprocess.run([sys.executable, "-c", _CHILD, which], capture_output=True, text=True, check=True)
+    return json.loads(res.stdout.strip().splitlines()[-1])["kib"]
+
+
+def main():
+    import torch
+
+    from claims import hierarchical as hc
+
+    cfg = _config()
+    print(f"stage-1 ridge, k={K}, d={D}, N={cfg.N}, n={cfg.n_grid[-1]}, {len(SEEDS)} seeds "
+          f"(torch threads: {torch.get_num_threads()}; a shared CPU inflates wall times)")
+    assert torch.allclose(_streamed()[..., -1], _explicit(), rtol=1e-8, atol=1e-10)
+    t_explicit = best_time(_explicit, repeat=3)
+    t_streamed = best_time(_streamed, repeat=3)
+    report([("explicit n x N matrix, one seed at a time", t_explicit, None),
+            ("streamed Gram, seeds batched", t_streamed, None)])
+    m_explicit, m_streamed = _peak_kib("explicit"), _peak_kib("streamed")
+    print(f"  peak RSS growth: explicit {m_explicit / 1024:.1f} MiB, streamed {m_streamed / 1024:.1f} MiB, "
+          f"ratio {m_explicit / max(m_streamed, 1):.2f}x "
+          f"(feature matrix alone: {cfg.n_grid[-1] * cfg.N * 8 / 2**20:.1f} MiB per seed vs "
+          f"{len(SEEDS) * cfg.chunk * cfg.N * 8 / 2**20:.1f} MiB per streamed chunk)")
+
+    fn, cfgs, seeds = hc.main_runs("report")
+    start = time.perf_counter()
+    cpu0 = time.process_time()
+    for c in cfgs:
+        fn(c, seeds, device="cpu", dtype="float64")
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu0
+    print(f"  CPU sweep k=2, d in {[c.d for c in cfgs]}, {len(seeds)} seeds, n up to 32N: wall {wall:.1f} s, "
+          f"process CPU {cpu:.1f} s (target < 90 s)")
