@@ -229,7 +229,11 @@ def streamed_ridge(features, problem, n_grid, ridge, *, solver="ridge", gd_steps
             stop = x.shape[1] if not targets else min(x.shape[1], start + targets[0] - done)
             F = features(x[:, start:stop])
             Gc, bc = F.transpose(-1, -2) @ F, (F.transpose(-1, -2) @ y[:, start:stop].unsqueeze(-1))
-            G, b = (Gc, bc) if G is None else (G + Gc, b + bc)
+            if G is None:
+                G, b = Gc, bc
+            else:
+                G.add_(Gc)
+                b.add_(bc)
             done += stop - start
             start = stop
             if targets and done == targets[0]:
