@@ -272,8 +272,15 @@ def _predict_5(ctx):
 
 def _measure_5(ctx):
     fn, cfgs, seeds = link_runs(ctx.size, "h2")
-    return {cfg.d: {"corr": per_seed(df, "corr_phi_p")[2][:, -1], "err": per_seed(df, "err_three_layer")[2][:, -1]}
-            for cfg, df in zip(cfgs, ctx.sweep(fn, cfgs, seeds))}
+    out = {cfg.d: {"corr": per_seed(df, "corr_phi_p")[2][:, -1], "err": per_seed(df, "err_three_layer")[2][:, -1]}
+           for cfg, df in zip(cfgs, ctx.sweep(fn, cfgs, seeds))}
+    # control: the same d and n with g = h1 + h3 (ĝ1 = 1), from the claim-1 runs
+    fn1, cfgs1, seeds1 = main_runs(ctx.size)
+    for cfg, df in zip(cfgs1, ctx.sweep(fn1, cfgs1, seeds1)):
+        if cfg.d in out:
+            _, ns, vals = per_seed(df, "corr_phi_p")
+            out[cfg.d]["control"] = vals[:, list(ns).index(int(round(16 * cfg.N)))]
+    return out
 
 
 def _compare_5(pred, meas, ctx):
@@ -283,6 +290,11 @@ def _compare_5(pred, meas, ctx):
         checks.append(close_check(f"corr(phi, p) at noise level, d={d}, n=16N (ĝ1={p['g1']:g})", p["corr"],
                                   m["corr"], bias_bound=p["noise"], rule_extra="= 3/sqrt(N), a random direction's "
                                   "correlation scale"))
+        if "control" in m:
+            ci = mean_ci(m["corr"])
+            control = float(np.mean(m["control"]))
+            checks.append(Check(f"corr(phi, p) below half the ĝ1 = 1 control's {control:.3f} at d={d}", control / 2,
+                                ci.mean, Z_SUITE * ci.se, "z·SE", "below", (ci.low, ci.high), ci.se))
         ci = mean_ci(m["err"])
         checks.append(Check(f"three-layer error stays at the plateau, d={d}", p["plateau"], ci.mean,
                             PLATEAU_SLACK + Z_SUITE * ci.se, f"slack {PLATEAU_SLACK} + z·SE", "above",
