@@ -7,7 +7,11 @@ re-create exactly the same store keys.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 
@@ -25,6 +29,22 @@ PLATEAU_SLACK = 0.03  # brief T4: kernel / RF error >= plateau - 0.03 for n << d
 FIT_D_MIN = 16  # claim 3 fits sim against theory where the sandwich formula is validated (brief T1: d >= 16)
 MIN_RISE = 0.1  # claim 6: the median corr(phi, p) gain over the n grid that counts as "rises"
 GAIN = 0.2  # brief T5: the three-layer net beats the plateau by at least 0.2 at n = 32N, d >= 16
+
+
+def sandwich_S(target: th.SeparableTarget, store) -> float:
+    """theory.sandwich_variance(target), cached as JSON next to the runs in the store (keyed by the target and the
+    theory source), so warm re-runs of claims and figures skip its Monte Carlo."""
+    payload = json.dumps({"k": target.k, "g": target.g, "lam": target.lam, "d": target.d,
+                          "theory": hashlib.sha256(Path(th.__file__).read_bytes()).hexdigest()}, sort_keys=True)
+    path = Path(store.root) / "hierarchical" / "theory-cache" / f"S-{hashlib.sha256(payload.encode()).hexdigest()[:20]}.json"
+    if path.exists():
+        return float(json.loads(path.read_text())["S"])
+    S = th.sandwich_variance(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"S": S, "target": json.loads(payload)}))
+    os.replace(tmp, path)
+    return S
 
 
 def _seeds(size):
@@ -76,8 +96,8 @@ def joint_runs(size):
 
 def two_layer_runs(size):
     """The two-layer ReLU baseline (full-batch Adam) on the same D1 as main_runs at d = 8 (CPU cost)."""
-    steps = 100 if size == "test" else 300
-    cfg = sim.TwoLayerConfig(d=8, n_over_N=(4.0, 32.0), width=128, steps=steps, n_test=_common(size)["n_test"])
+    steps = 100 if size == "test" else 200
+    cfg = sim.TwoLayerConfig(d=8, n_over_N=(4.0, 32.0), width=64, steps=steps, lr=1e-2, n_test=_common(size)["n_test"])
     return sim.run_two_layer, [cfg], _seeds(size)
 
 
@@ -108,7 +128,8 @@ def crossing(ns, values, level):
 
 def _predict_1(ctx):
     _, cfgs, _ = main_runs(ctx.size)
-    return {cfg.d: th.feature_correlation_prediction(cfg.target, np.array(cfg.n_grid, float)) for cfg in cfgs}
+    return {cfg.d: th.feature_correlation_prediction(cfg.target, np.array(cfg.n_grid, float),
+                                                     S=sandwich_S(cfg.target, ctx.store)) for cfg in cfgs}
 
 
 def _measure_1(ctx):
@@ -143,7 +164,7 @@ def _predict_2(ctx):
     out = {}
     for cfg in cfgs:
         t = cfg.target
-        rho_p = float(th.feature_correlation_prediction(t, cfg.n_grid[-1]))
+        rho_p = float(th.feature_correlation_prediction(t, cfg.n_grid[-1], S=sandwich_S(t, ctx.store)))
         out[cfg.d] = {"corr_p": rho_p, "corr_Ph": rho_p / th.ideal_feature_correlation(t),
                       "ideal": th.ideal_feature_correlation(t)}
     return out
@@ -176,7 +197,8 @@ def _compare_2(pred, meas, ctx):
 
 def _predict_3(ctx):
     _, cfgs, _ = main_runs(ctx.size)
-    return {"n_star": np.array([th.threshold_prediction(c.target, RHO_THRESHOLD) for c in cfgs]),
+    return {"n_star": np.array([th.threshold_prediction(c.target, RHO_THRESHOLD, S=sandwich_S(c.target, ctx.store))
+                                for c in cfgs]),
             "slope": 1.0, "raw_slope_window": (1.0, 2.3)}
 
 
@@ -311,7 +333,8 @@ def _predict_6(ctx):
     _, cfgs, _ = paper_runs(ctx.size)
     return {c.d: {"plateau": th.kernel_plateau(c.target), "ideal": th.ideal_feature_correlation(c.target),
                   "c_d": th.stein_constant(c.target), "g1": th.gaussian_limit_constant(c.target.g),
-                  "n_star": th.threshold_prediction(c.target, RHO_THRESHOLD_K3)} for c in cfgs}
+                  "n_star": th.threshold_prediction(c.target, RHO_THRESHOLD_K3, S=sandwich_S(c.target, ctx.store))}
+            for c in cfgs}
 
 
 def _measure_6(ctx):

@@ -62,7 +62,7 @@ print(table.round(3))
 
 # %%
 ns = np.array(cfg.n_grid, dtype=float)
-pred = th.feature_correlation_prediction(target, ns, S=th.sandwich_variance(target, n_mc=20_000 if TINY else 200_000))
+pred = th.feature_correlation_prediction(target, ns, S=th.sandwich_variance(target, n_mc=20_000 if TINY else None))
 for n, p_, m_ in zip(ns, pred, table.loc["corr_phi_p"].to_numpy()):
     print(f"n = {int(n):6d} ({n / target.N:4.0f} N): predicted corr {p_:.3f}, measured {m_:.3f}")
 

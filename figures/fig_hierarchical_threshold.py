@@ -18,7 +18,8 @@ def load(store):
     d = np.array([c.d for c in cfgs])
     dd = np.arange(d.min(), d.max() + 1, 2)
     return {"d": d, "n_star": np.array(per_seed), "n_seeds": len(seeds), "dd": dd,
-            "pred": np.array([th.threshold_prediction(c.target, hc.RHO_THRESHOLD) for c in cfgs]),
+            "pred": np.array([th.threshold_prediction(c.target, hc.RHO_THRESHOLD, S=hc.sandwich_S(c.target, store))
+                              for c in cfgs]),
             "N": np.array([th.feature_count(int(x), 2) for x in dd])}
 
 
