@@ -141,3 +141,14 @@ def test_cuda_matches_cpu(cuda_device):
     assert (ma - mb).abs().max() < 0.15
     c = sim.run(cfg, [0, 1], device=cuda_device, dtype="float32")
     assert np.isfinite(c.value).all()
+
+
+def test_float32_path_runs_and_agrees_loosely():
+    # float32 draws different random numbers; agreement within Monte-Carlo spread of a tiny run (loose, stated)
+    cfg = sim.Config(d=8, k=2, n_over_N=(16.0,), n_test=2000, n2=300, m2=20, chunk=512)
+    a = sim.run(cfg, [0, 1], device="cpu", dtype="float32")
+    b = sim.run(cfg, [0, 1], **CPU)
+    assert np.isfinite(a.value).all()
+    ca = a[a.metric == "corr_phi_p"].value.mean()
+    cb = b[b.metric == "corr_phi_p"].value.mean()
+    assert abs(ca - cb) < 0.1
