@@ -152,3 +152,17 @@ def test_float32_path_runs_and_agrees_loosely():
     ca = a[a.metric == "corr_phi_p"].value.mean()
     cb = b[b.metric == "corr_phi_p"].value.mean()
     assert abs(ca - cb) < 0.1
+
+
+@pytest.mark.slow
+def test_rf_k3_batched_equals_single_and_tracks_hermite():
+    cfg = sim.Config(d=8, k=3, link="z3", normalise=True, first_layer="rf", m1_over_N=1.5, n_over_N=(8.0, 32.0),
+                     n_test=5000, n2=1000, ridge2=1e-2)
+    a = sim.run(cfg, [0, 1, 2], **CPU)
+    single = pd.concat([sim.run(cfg, [s], **CPU) for s in (0, 1, 2)])
+    merged = a.merge(single, on=["seed", "step", "metric"], suffixes=("_b", "_s"))
+    assert np.allclose(merged.value_b, merged.value_s, rtol=1e-7, atol=1e-9)
+    h = sim.run(sim.Config(**{**cfg.__dict__, "first_layer": "hermite"}), [0, 1, 2], **CPU)
+    corr_rf = a[(a.metric == "corr_phi_p") & (a.step == cfg.n_grid[-1])].value.mean()
+    corr_h = h[(h.metric == "corr_phi_p") & (h.step == cfg.n_grid[-1])].value.mean()
+    assert abs(corr_rf - corr_h) < 0.1  # same span and data; heavy tails make the ridge geometry matter a little
