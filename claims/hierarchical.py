@@ -36,7 +36,8 @@ def sandwich_S(target: th.SeparableTarget, store) -> float:
     theory source), so warm re-runs of claims and figures skip its Monte Carlo."""
     payload = json.dumps({"k": target.k, "g": target.g, "lam": target.lam, "d": target.d,
                           "theory": hashlib.sha256(Path(th.__file__).read_bytes()).hexdigest()}, sort_keys=True)
-    path = Path(store.root) / "hierarchical" / "theory-cache" / f"S-{hashlib.sha256(payload.encode()).hexdigest()[:20]}.json"
+    key = hashlib.sha256(payload.encode()).hexdigest()[:20]
+    path = Path(store.root) / "hierarchical" / "theory-cache" / f"S-{key}.json"
     if path.exists():
         return float(json.loads(path.read_text())["S"])
     S = th.sandwich_variance(target)
@@ -410,5 +411,6 @@ CLAIMS = [
           "with d (report size: scaled down to d in {8, 10, 12} on the CPU; GPU size d in {16, 24, 32, 40}).",
           _predict_6, _measure_6, _compare_6,
           amends="WNL train all layers jointly with Adam (m1 = d^2, m2 = 1000, µP); the checks here use the "
-                 "layer-wise algorithm with a random z^3 first layer of width 1.5N; joint Adam is reported in the note."),
+                 "layer-wise algorithm with a random z^3 first layer of width 1.5N; joint Adam is reported in the "
+                 "note."),
 ]

@@ -11,13 +11,15 @@ from theory import hierarchical as th
 def load(store):
     panels = []
     for title, (fn, cfgs, seeds) in (("k = 2, g = h1 + h3 (CPU testbed)", hc.main_runs("report")),
-                                     ("k = 3, g = C_d z^3 (scaled down; sandwich = conservative bound)", hc.paper_runs("report"))):
+                                     ("k = 3, g = C_d z^3 (scaled down; sandwich = conservative bound)",
+                                      hc.paper_runs("report"))):
         rows = []
         for cfg in cfgs:
             _, ns, vals = hc.per_seed(store.load(fn, cfg, seeds), "corr_phi_p")
             grid = np.geomspace(1.15, 40, 120) * cfg.N
             rows.append({"d": cfg.d, "x": ns / cfg.N, "corr": vals, "theory_x": grid / cfg.N,
-                         "theory": th.feature_correlation_prediction(cfg.target, grid, S=hc.sandwich_S(cfg.target, store)),
+                         "theory": th.feature_correlation_prediction(cfg.target, grid,
+                                                                     S=hc.sandwich_S(cfg.target, store)),
                          "ideal": th.ideal_feature_correlation(cfg.target)})
         panels.append({"title": title, "rows": rows})
     return {"panels": panels}

@@ -1,4 +1,4 @@
-r"""Three-layer networks learning h = g∘p with about d^k samples, against kernel, random-feature and two-layer baselines.
+r"""Three-layer networks learning h = g∘p from about d^k samples, against kernel, random-feature and 2-layer baselines.
 
 The network (brief §2; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
 
@@ -467,7 +467,8 @@ def run_joint(config: JointConfig, seeds, *, device="auto", dtype="auto"):
 
         def net(x):
             f = phi(x)
-            return f + (torch.relu(a.unsqueeze(-2) * f.unsqueeze(-1) + b.unsqueeze(-2)) @ c.unsqueeze(-1)).squeeze(-1) / cfg.m2
+            top = torch.relu(a.unsqueeze(-2) * f.unsqueeze(-1) + b.unsqueeze(-2)) @ c.unsqueeze(-1)
+            return f + top.squeeze(-1) / cfg.m2
 
         x, y = x1[:, :n], y1[:, :n]
         _adam_fit([V, s, u, a, b, c], lambda: ((net(x) - y) ** 2).mean(1).sum(), cfg.steps, cfg.lr, 0.0)

@@ -53,7 +53,8 @@ def test_streamed_equals_explicit_solution():
     n = x.shape[1]
     G = F.transpose(-1, -2) @ F / n
     xi = 1e-3 * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) / G.shape[-1]
-    u = torch.linalg.solve(G + xi[:, None, None] * torch.eye(G.shape[-1], dtype=dt), F.transpose(-1, -2) @ y.unsqueeze(-1) / n)
+    A = G + xi[:, None, None] * torch.eye(G.shape[-1], dtype=dt)
+    u = torch.linalg.solve(A, F.transpose(-1, -2) @ y.unsqueeze(-1) / n)
     assert torch.allclose(U[..., -1:], u, rtol=1e-8, atol=1e-10)
 
 

@@ -139,7 +139,8 @@ def stein_hermite_coefficient(coeffs, n: int) -> float:
 
     Reference: arXiv 2311.13774 (Lemma 2 uses :math:`\hat g_1 = E g'(z)`); Stein 1972.
     """
-    deriv = np.polynomial.polynomial.polyder(np.asarray(coeffs, dtype=np.float64), n) if n else np.asarray(coeffs, float)
+    coeffs = np.asarray(coeffs, dtype=np.float64)
+    deriv = np.polynomial.polynomial.polyder(coeffs, n) if n else coeffs
     return poly_gaussian_expectation(deriv) / math.sqrt(math.factorial(n))
 
 
