@@ -1,0 +1,499 @@
+r"""Three-layer networks learning h = g∘p from about d^k samples, against kernel, random-feature and 2-layer baselines.
+
+The network (brief §2; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
+
+.. math:: \varphi(x) = g_{u,s,V}(x) = u^\top\sigma_1(Vx + s),\qquad
+          h_\theta(x) = \varphi(x) + c_0 + \sum_{j=1}^{m_2} c_j\,\mathrm{ReLU}(a_j\varphi(x) + b_j),
+
+with a frozen random first layer (:math:`\sigma_1(z) = z^k`, :math:`v_i\sim\mathrm{Unif}(S^{d-1})`,
+:math:`s_i\sim N(0,1)`) or, swappably, the idealised first layer of all orthonormal Hermite features of degree
+:math:`\le k` (``first_layer="hermite"``: the span the random layer reaches once :math:`m_1\ge N`). Layer-wise
+algorithm: stage 1 fits u on D1 by ridge (closed form, or GD with weight decay, which converges to it); stage 2
+fits (c_0, c) on a fresh D2 by ridge with :math:`a_j\in\{\pm1\}`, :math:`b_j\sim\mathrm{Unif}[-B,B]`,
+:math:`B = \max_{D_2}|\varphi|`. Gram matrices :math:`F^\top F` are accumulated over streamed chunks, so no n×N
+feature matrix is ever held; checkpoints along the n grid reuse one pass over D1 (nested samples).
+
+Baselines on the same data (same per-seed data generator): the stage-1 predictor itself is the degree-:math:`\le k`
+polynomial ridge (the kernel limit); ReLU random-features ridge; a two-layer ReLU network trained with Adam
+(:func:`run_two_layer`); and the paper's joint training of all layers with Adam (:func:`run_joint`).
+
+Reference: Wang, Nichani & Lee, arXiv 2311.13774, Sec. 3 (architecture (1), Algorithm 1), Theorem 1, Sec. 5.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from sims import runtime
+from theory import hierarchical as th
+
+_LINKS = ("h1+h3", "h1+h2", "h2", "z3")
+_SIGNS = ("balanced", "ones")
+_FIRST = ("hermite", "rf")
+_SOLVERS = ("ridge", "gd")
+
+
+def _check_grid(name, grid):
+    if len(grid) < 1 or any(not (float(v) > 0 and math.isfinite(float(v))) for v in grid) or list(grid) != sorted(grid):
+        raise ValueError(f"{name}={grid!r} must be a non-empty increasing tuple of positive finite numbers")
+
+
+def _check_target_fields(cfg):
+    if cfg.k < 1 or cfg.k > 4:
+        raise ValueError(f"k={cfg.k} must be in 1..4")
+    if cfg.d < 2:
+        raise ValueError(f"d={cfg.d} must be >= 2")
+    if cfg.link not in _LINKS:
+        raise ValueError(f"link={cfg.link!r} must be one of {_LINKS}")
+    if cfg.signs not in _SIGNS:
+        raise ValueError(f"signs={cfg.signs!r} must be one of {_SIGNS}")
+    if cfg.signs == "balanced" and cfg.d % 2:
+        raise ValueError(f"d={cfg.d} must be even with signs='balanced'")
+    if cfg.n_test < 100:
+        raise ValueError(f"n_test={cfg.n_test} must be >= 100")
+
+
+@dataclass(frozen=True)
+class Config:
+    """The layer-wise three-layer network on one (d, k, g) target, along a grid of stage-1 sample sizes."""
+
+    d: int = 16                              # input dimension
+    k: int = 2                               # degree of p and of the first-layer activation z^k
+    link: str = "h1+h3"                      # g by name (theory.hierarchical.link_coefficients)
+    normalise: bool = False                  # rescale g so that E h^2 = 1 (WNL's C_d z^3 convention)
+    signs: str = "balanced"                  # lambda: 'balanced' (alternating ±1, even d) or 'ones'
+    n_over_N: tuple = (2.0, 4.0, 8.0, 16.0, 32.0)  # stage-1 sample sizes |D1| as multiples of N = C(d+k, k)
+    first_layer: str = "hermite"             # 'hermite' (orthonormal degree<=k features) or 'rf' (z^k random features)
+    m1_over_N: float = 2.0                   # random-feature width m1 / N (first_layer='rf' only)
+    ridge: float = 1e-3                      # stage-1 weight decay xi_1 relative to tr(F^T F/n)/m1
+    solver: str = "ridge"                    # stage 1: 'ridge' (closed form) or 'gd' (GD with weight decay)
+    gd_steps: int = 2000                     # GD iterations when solver='gd' (step 1/(lambda_max + xi_1))
+    n2: int = 4000                           # fresh stage-2 samples |D2|
+    m2: int = 200                            # ReLU units on the feature
+    ridge2: float = 1e-4                     # stage-2 weight decay relative to tr/m2
+    relu_rf_over_N: float = 0.0              # ReLU random-features baseline width / N (0 = off)
+    n_test: int = 20000                      # test points for correlations and errors
+    chunk: int = 4096                        # rows per streamed chunk of D1 (fixes the draw order)
+
+    def __post_init__(self):
+        _check_target_fields(self)
+        _check_grid("n_over_N", self.n_over_N)
+        if self.first_layer not in _FIRST:
+            raise ValueError(f"first_layer={self.first_layer!r} must be one of {_FIRST}")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver={self.solver!r} must be one of {_SOLVERS}")
+        if not self.m1_over_N >= 1.0:
+            raise ValueError(f"m1_over_N={self.m1_over_N} must be >= 1 (the random layer must span degree <= k)")
+        if not (self.ridge > 0 and self.ridge2 > 0):
+            raise ValueError(f"ridge={self.ridge}, ridge2={self.ridge2} must be > 0")
+        if self.gd_steps < 1 or self.n2 < 10 or self.m2 < 1 or self.chunk < 16 or self.relu_rf_over_N < 0:
+            raise ValueError(f"gd_steps={self.gd_steps} >= 1, n2={self.n2} >= 10, m2={self.m2} >= 1, "
+                             f"chunk={self.chunk} >= 16, relu_rf_over_N={self.relu_rf_over_N} >= 0 required")
+
+    @property
+    def N(self) -> int:
+        """Number of degree-<=k features C(d+k, k)."""
+        return th.feature_count(self.d, self.k)
+
+    @property
+    def n_grid(self) -> tuple[int, ...]:
+        """Stage-1 sample sizes."""
+        return tuple(int(round(r * self.N)) for r in self.n_over_N)
+
+    @property
+    def m1(self) -> int:
+        """First-layer width: N for Hermite features, ceil(m1_over_N·N) for random features."""
+        return self.N if self.first_layer == "hermite" else int(math.ceil(self.m1_over_N * self.N))
+
+    @property
+    def target(self) -> th.SeparableTarget:
+        g = th.link_coefficients(self.link)
+        if self.normalise:
+            g = th.normalise_link(g, self.signs, self.k, self.d)
+        return th.SeparableTarget(self.k, g, self.signs, self.d)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data: one per-seed generator for the data, another for model parameters, so baselines see the same data.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _sub_seeds(seeds, tag: int) -> list[int]:
+    return [int(np.random.SeedSequence([int(s), tag]).generate_state(1, dtype=np.uint32)[0]) for s in seeds]
+
+
+class _Problem:
+    """Per-seed data: a Haar rotation Q, the test set, D2 and D1 drawn in fixed chunks (nested prefixes)."""
+
+    def __init__(self, cfg, seeds, device, dtype):
+        self.cfg, self.device, self.dtype = cfg, device, dtype
+        self.gens = runtime.generators(seeds, device)
+        t = cfg.target
+        self.lam = torch.tensor(t.lam, device=device, dtype=dtype)
+        self.g = torch.tensor(t.g, device=device, dtype=dtype)
+        A = runtime.randn(self.gens, (cfg.d, cfg.d), device=device, dtype=dtype)
+        Qm, R = torch.linalg.qr(A)
+        self.Q = Qm * torch.sign(torch.diagonal(R, dim1=-2, dim2=-1)).unsqueeze(-2)  # Haar
+        self.x_test = runtime.randn(self.gens, (cfg.n_test, cfg.d), device=device, dtype=dtype)
+        self.x2 = runtime.randn(self.gens, (cfg.n2, cfg.d), device=device, dtype=dtype) if hasattr(cfg, "n2") else None
+        self.gens_d1 = runtime.generators(_sub_seeds(seeds, 0), device)  # D1 has its own stream: same D1 everywhere
+
+    def chunks(self, n_max):
+        """D1 in chunks of cfg.chunk rows (the last one cut), always drawn whole so prefixes are nested."""
+        done = 0
+        while done < n_max:
+            x = runtime.randn(self.gens_d1, (self.cfg.chunk, self.cfg.d), device=self.device, dtype=self.dtype)
+            take = min(self.cfg.chunk, n_max - done)
+            yield x[:, :take]
+            done += take
+
+    def p(self, x):
+        z = x @ self.Q
+        return _hermite(z, self.cfg.k)[..., self.cfg.k] @ self.lam / math.sqrt(self.cfg.d)
+
+    def h(self, x):
+        p = self.p(x)
+        out = torch.zeros_like(p)
+        for c in reversed(self.g):
+            out = out * p + c
+        return out
+
+
+def _hermite(z, k):
+    """Normalised h_0..h_k at z, stacked on a new last axis."""
+    out = [torch.ones_like(z), z]
+    for m in range(1, k):
+        out.append((z * out[m] - math.sqrt(m) * out[m - 1]) / math.sqrt(m + 1))
+    return torch.stack(out[: k + 1], dim=-1)
+
+
+def _hermite_index(d, k, device):
+    """Gather indices (N, k) into the flattened (d, k+1) table of h_m(x_i): h_alpha = prod_slots table[idx]."""
+    idx = []
+    for alpha in th.multi_indices(d, k):
+        counts = {}
+        for i in alpha:
+            counts[i] = counts.get(i, 0) + 1
+        slots = [i * (k + 1) + m for i, m in sorted(counts.items())]
+        idx.append(slots + [0] * (k - len(slots)))  # slot 0 = h_0(x_0) = 1 pads
+    return torch.tensor(idx, device=device, dtype=torch.long)
+
+
+def hermite_features(x, k, index=None):
+    r"""All orthonormal multivariate Hermite features :math:`h_\alpha(x)`, :math:`|\alpha|\le k`: (..., N)."""
+    index = _hermite_index(x.shape[-1], k, x.device) if index is None else index
+    table = _hermite(x, k).flatten(-2)
+    out = table[..., index[:, 0]]
+    for s in range(1, k):
+        out = out * table[..., index[:, s]]
+    return out
+
+
+def _first_layer(cfg, seeds, device, dtype):
+    """Feature map x -> sigma_1(Vx + s) (or Hermite features), batched over seeds."""
+    if cfg.first_layer == "hermite":
+        index = _hermite_index(cfg.d, cfg.k, device)
+        return lambda x: hermite_features(x, cfg.k, index)
+    gens = runtime.generators(_sub_seeds(seeds, 1), device)
+    V = runtime.randn(gens, (cfg.m1, cfg.d), device=device, dtype=dtype)
+    V = V / V.norm(dim=-1, keepdim=True)
+    s = runtime.randn(gens, (cfg.m1,), device=device, dtype=dtype)
+    scale = 1.0 / math.sqrt(th.gaussian_moment(2 * cfg.k) * 2**cfg.k)  # Var(v.x + s) = 2
+    return lambda x: ((x @ V.transpose(-1, -2) + s.unsqueeze(-2)) ** cfg.k) * scale
+
+
+def _relu_rf(cfg, seeds, device, dtype, m):
+    gens = runtime.generators(_sub_seeds(seeds, 2), device)
+    W = runtime.randn(gens, (m, cfg.d), device=device, dtype=dtype) / math.sqrt(cfg.d)
+    b = runtime.randn(gens, (m,), device=device, dtype=dtype)
+    return lambda x: torch.relu(x @ W.transpose(-1, -2) + b.unsqueeze(-2))
+
+
+def streamed_ridge(features, problem, n_grid, ridge, *, solver="ridge", gd_steps=2000):
+    r"""Ridge weights :math:`u_n = (F^\top F/n + \xi I)^{-1}F^\top y/n` at every n of ``n_grid`` from one pass over
+    D1, with :math:`\xi = \mathrm{ridge}\cdot\mathrm{tr}(F^\top F/n)/m`; F^T F accumulated chunk by chunk.
+    ``solver='gd'`` runs gradient descent with weight decay on the same objective instead (WNL's stage 1).
+
+    Returns U of shape (S, m, len(n_grid)).
+    """
+    G = b = None
+    done, out = 0, []
+    targets = list(n_grid)
+    for x in problem.chunks(max(targets)):
+        y = problem.h(x)
+        start = 0
+        while start < x.shape[1]:
+            stop = x.shape[1] if not targets else min(x.shape[1], start + targets[0] - done)
+            F = features(x[:, start:stop])
+            Gc, bc = F.transpose(-1, -2) @ F, (F.transpose(-1, -2) @ y[:, start:stop].unsqueeze(-1))
+            if G is None:
+                G, b = Gc, bc
+            else:
+                G.add_(Gc)
+                b.add_(bc)
+            done += stop - start
+            start = stop
+            if targets and done == targets[0]:
+                out.append(_solve(G / done, b / done, ridge, solver, gd_steps))
+                targets.pop(0)
+    return torch.cat(out, dim=-1)
+
+
+def _solve(G, b, ridge, solver, gd_steps):
+    if G.dtype == torch.float32 and G.device.type != "mps":
+        # float32 runs (GPU preset) solve in float64: the ridge is ~1e-3 of the mean eigenvalue, and the top
+        # (low-degree) eigenvalues are ~m1/d larger, which is near float32 round-off in a Cholesky factor.
+        return _solve(G.double(), b.double(), ridge, solver, gd_steps).to(G.dtype)
+    m = G.shape[-1]
+    xi = ridge * torch.diagonal(G, dim1=-2, dim2=-1).sum(-1) / m  # (S,)
+    eye = torch.eye(m, device=G.device, dtype=G.dtype)
+    A = G + xi[:, None, None] * eye
+    if solver == "ridge":
+        L = torch.linalg.cholesky(A)
+        return torch.cholesky_solve(b, L)
+    # GD with weight decay: u <- u - eta (G u - b + xi u); eta = 1/lambda_max(A) converges to the ridge solution.
+    eta = 1.0 / torch.linalg.eigvalsh(A)[:, -1]
+    u = torch.zeros_like(b)
+    for _ in range(gd_steps):
+        u = u - eta[:, None, None] * (A @ u - b)
+    return u
+
+
+def _apply(features, x, U, chunk):
+    """F(x) @ U in chunks of rows: (S, n, G)."""
+    return torch.cat([features(x[:, i:i + chunk]) @ U for i in range(0, x.shape[1], chunk)], dim=1)
+
+
+def _corr(a, b):
+    """Pearson correlation along dim 1 of (S, n, G) against (S, n) (broadcast)."""
+    a = a - a.mean(1, keepdim=True)
+    b = b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / torch.sqrt((a * a).sum(1) * (b * b).sum(1))
+
+
+def _norm_err(pred, y):
+    """Test MSE over the empirical test variance of y: (S, G)."""
+    var = y.var(dim=1, unbiased=False).unsqueeze(-1)
+    return ((pred - y.unsqueeze(-1)) ** 2).mean(1) / var
+
+
+def _stage2(cfg, seeds, phi2, y2, phi_test, device, dtype):
+    """Fit (c_0, c) on fresh D2 by ridge on [1, ReLU(a phi + b)] against y - phi; return h_theta on the test set."""
+    gens = runtime.generators(_sub_seeds(seeds, 3), device)
+    a = torch.where(runtime.rand(gens, (cfg.m2,), device=device, dtype=dtype) < 0.5, -1.0, 1.0).to(dtype)
+    b_unit = 2 * runtime.rand(gens, (cfg.m2,), device=device, dtype=dtype) - 1  # Unif[-1, 1]
+    B = phi2.abs().amax(dim=1)  # (S, G): covers the range of the learned feature
+    bias = b_unit[:, None, :] * B[:, :, None]  # (S, G, m2)
+
+    def design(phi):  # phi (S, n, G) -> (S, G, n, m2 + 1)
+        pre = a[:, None, None, :] * phi.transpose(1, 2).unsqueeze(-1) + bias.unsqueeze(2)
+        return torch.cat([torch.ones_like(pre[..., :1]), torch.relu(pre)], dim=-1)
+
+    D = design(phi2)
+    r = (y2.unsqueeze(-1) - phi2).transpose(1, 2).unsqueeze(-1)  # (S, G, n2, 1)
+    n2 = D.shape[-2]
+    A = D.transpose(-1, -2) @ D / n2
+    m = A.shape[-1]
+    xi = cfg.ridge2 * torch.diagonal(A, dim1=-2, dim2=-1).sum(-1) / m
+    A = A + xi[..., None, None] * torch.eye(m, device=device, dtype=dtype)
+    c = torch.linalg.solve(A, D.transpose(-1, -2) @ r / n2)
+    top = [(design(phi_test[:, i:i + 4096]) @ c).squeeze(-1).transpose(1, 2) for i in range(0, phi_test.shape[1], 4096)]
+    return phi_test + torch.cat(top, dim=1)
+
+
+def run(config: Config, seeds, *, device="auto", dtype="auto"):
+    """Layer-wise three-layer network along the n grid, with the degree-<=k ridge and ReLU-RF baselines.
+
+    Metrics (step = n = |D1|): ``corr_phi_p`` = corr(phi, p) on test points; ``corr_phi_Ph`` = corr(phi,
+    P_{<=k} h) (when deg g <= 3); ``err_stage1`` = normalised test error of phi itself (= degree-<=k polynomial
+    ridge, the kernel limit); ``err_three_layer`` = after stage 2; ``err_relu_rf`` = ReLU random-features ridge.
+    """
+    device = runtime.resolve_device(device)
+    dtype = runtime.resolve_dtype(dtype, device)
+    cfg, seeds = config, list(seeds)
+    prob = _Problem(cfg, seeds, device, dtype)
+    feats = _first_layer(cfg, seeds, device, dtype)
+    U = streamed_ridge(feats, prob, cfg.n_grid, cfg.ridge, solver=cfg.solver, gd_steps=cfg.gd_steps)
+    y_test, p_test = prob.h(prob.x_test), prob.p(prob.x_test)
+    phi_test = _apply(feats, prob.x_test, U, cfg.chunk)
+    metrics = {"corr_phi_p": _corr(phi_test, p_test.unsqueeze(-1)), "err_stage1": _norm_err(phi_test, y_test)}
+    t = cfg.target
+    if t.q <= 3:
+        z = (prob.x_test @ prob.Q).detach().cpu().double().numpy()
+        Ph = torch.as_tensor(t.low_degree_projection_of_z(z), device=device, dtype=dtype)
+        metrics["corr_phi_Ph"] = _corr(phi_test, Ph.unsqueeze(-1))
+    phi2 = _apply(feats, prob.x2, U, cfg.chunk)
+    h_test = _stage2(cfg, seeds, phi2, prob.h(prob.x2), phi_test, device, dtype)
+    metrics["err_three_layer"] = _norm_err(h_test, y_test)
+    if cfg.relu_rf_over_N > 0:
+        rf = _relu_rf(cfg, seeds, device, dtype, int(math.ceil(cfg.relu_rf_over_N * cfg.N)))
+        W = streamed_ridge(rf, _Problem(cfg, seeds, device, dtype), cfg.n_grid, cfg.ridge)
+        metrics["err_relu_rf"] = _norm_err(_apply(rf, prob.x_test, W, cfg.chunk), y_test)
+    return runtime.long_table(seeds, metrics, steps=cfg.n_grid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trained baselines: a two-layer ReLU network, and the paper's joint training of the three-layer network.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TwoLayerConfig:
+    """A two-layer ReLU network f(x) = sum_j c_j ReLU(w_j.x + b_j)/m trained by full-batch Adam on D1."""
+
+    d: int = 16                              # input dimension
+    k: int = 2                               # degree of p
+    link: str = "h1+h3"                      # g by name
+    normalise: bool = False                  # rescale g so that E h^2 = 1
+    signs: str = "balanced"                  # lambda signs
+    n_over_N: tuple = (2.0, 8.0, 32.0)       # |D1| / N grid (same chunks as Config, so the same data)
+    width: int = 256                         # hidden units m
+    steps: int = 400                         # Adam steps
+    lr: float = 3e-3                         # Adam learning rate
+    weight_decay: float = 1e-5               # L2 penalty on all weights
+    n_test: int = 20000                      # test points
+    chunk: int = 4096                        # D1 chunk size (must match Config.chunk for the same data)
+
+    def __post_init__(self):
+        _check_target_fields(self)
+        _check_grid("n_over_N", self.n_over_N)
+        if self.width < 1 or self.steps < 1 or not self.lr > 0 or self.weight_decay < 0 or self.chunk < 16:
+            raise ValueError(f"width={self.width} >= 1, steps={self.steps} >= 1, lr={self.lr} > 0, "
+                             f"weight_decay={self.weight_decay} >= 0, chunk={self.chunk} >= 16 required")
+
+    N = Config.N
+    n_grid = Config.n_grid
+    target = Config.target
+
+
+def _adam_fit(params, loss_fn, steps, lr, weight_decay):
+    opt = torch.optim.Adam(params, lr=lr)
+    for _ in range(steps):
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        if weight_decay:
+            loss = loss + weight_decay * sum((p * p).sum() for p in params)
+        loss.backward()
+        opt.step()
+
+
+def run_two_layer(config: TwoLayerConfig, seeds, *, device="auto", dtype="auto"):
+    """Two-layer ReLU net trained on the same D1 prefixes as :func:`run`; metric ``err_two_layer`` (normalised)."""
+    device = runtime.resolve_device(device)
+    dtype = runtime.resolve_dtype(dtype, device)
+    cfg, seeds = config, list(seeds)
+    prob = _Problem(cfg, seeds, device, dtype)
+    x1 = torch.cat(list(prob.chunks(max(cfg.n_grid))), dim=1)
+    y1, y_test = prob.h(x1), prob.h(prob.x_test)
+    errs = []
+    for n in cfg.n_grid:
+        gens = runtime.generators(_sub_seeds(seeds, 4), device)
+        W = (runtime.randn(gens, (cfg.width, cfg.d), device=device, dtype=dtype) / math.sqrt(cfg.d)).requires_grad_()
+        b = runtime.randn(gens, (cfg.width,), device=device, dtype=dtype).requires_grad_()
+        c = torch.zeros(len(seeds), cfg.width, device=device, dtype=dtype, requires_grad=True)
+
+        def f(x):
+            return (torch.relu(x @ W.transpose(-1, -2) + b.unsqueeze(-2)) @ c.unsqueeze(-1)).squeeze(-1)
+
+        x, y = x1[:, :n], y1[:, :n]
+        # Summed over seeds: the seeds' parameters are disjoint, so Adam treats each seed as its own problem.
+        _adam_fit([W, b, c], lambda: ((f(x) - y) ** 2).mean(1).sum(), cfg.steps, cfg.lr, cfg.weight_decay)
+        with torch.no_grad():
+            errs.append(_norm_err(f(prob.x_test).unsqueeze(-1), y_test)[:, 0])
+    return runtime.long_table(seeds, {"err_two_layer": torch.stack(errs, dim=1)}, steps=cfg.n_grid)
+
+
+@dataclass(frozen=True)
+class JointConfig:
+    """WNL's experiment (Sec. 5): all of (u, s, V, a, b, c) trained jointly with Adam (not the layer-wise theorem)."""
+
+    d: int = 8                               # input dimension
+    k: int = 3                               # degree of p and of sigma_1 = z^k
+    link: str = "z3"                         # g by name
+    normalise: bool = True                   # g = C_d z^3 with E h^2 = 1
+    signs: str = "balanced"                  # lambda signs
+    n_over_N: tuple = (2.0, 8.0, 32.0)       # |D1| / N grid
+    m1: int = 0                              # first-layer width (0 = d^2, WNL's choice)
+    m2: int = 200                            # ReLU width (WNL: 1000)
+    steps: int = 600                         # Adam steps (full batch)
+    lr: float = 3e-3                         # Adam learning rate
+    n_test: int = 20000                      # test points
+    chunk: int = 4096                        # D1 chunk size
+
+    def __post_init__(self):
+        _check_target_fields(self)
+        _check_grid("n_over_N", self.n_over_N)
+        if self.m1 < 0 or self.m2 < 1 or self.steps < 1 or not self.lr > 0 or self.chunk < 16:
+            raise ValueError(f"m1={self.m1} >= 0, m2={self.m2} >= 1, steps={self.steps} >= 1, lr={self.lr} > 0, "
+                             f"chunk={self.chunk} >= 16 required")
+
+    N = Config.N
+    n_grid = Config.n_grid
+    target = Config.target
+
+    @property
+    def width1(self) -> int:
+        return self.m1 or self.d**2
+
+
+def run_joint(config: JointConfig, seeds, *, device="auto", dtype="auto"):
+    r"""Joint Adam training of :math:`h_\theta = \varphi + \sum_j c_j\mathrm{ReLU}(a_j\varphi + b_j)` with
+    :math:`\varphi = m_1^{-1/2} u^\top (Vx+s)^k` (a mean-field-like 1/√m1 scale stands in for µP). Metrics
+    ``corr_phi_p`` and ``err_joint`` (normalised test error) along the n grid."""
+    device = runtime.resolve_device(device)
+    dtype = runtime.resolve_dtype(dtype, device)
+    cfg, seeds = config, list(seeds)
+    prob = _Problem(cfg, seeds, device, dtype)
+    x1 = torch.cat(list(prob.chunks(max(cfg.n_grid))), dim=1)
+    y1, y_test, p_test = prob.h(x1), prob.h(prob.x_test), prob.p(prob.x_test)
+    m1, S = cfg.width1, len(seeds)
+    scale = 1.0 / math.sqrt(th.gaussian_moment(2 * cfg.k) * 2**cfg.k)
+    corrs, errs = [], []
+    for n in cfg.n_grid:
+        gens = runtime.generators(_sub_seeds(seeds, 5), device)
+        V = (runtime.randn(gens, (m1, cfg.d), device=device, dtype=dtype) / math.sqrt(cfg.d)).requires_grad_()
+        s = runtime.randn(gens, (m1,), device=device, dtype=dtype).requires_grad_()
+        u = (runtime.randn(gens, (m1,), device=device, dtype=dtype) * 0.01).requires_grad_()
+        a = runtime.randn(gens, (cfg.m2,), device=device, dtype=dtype).requires_grad_()
+        b = runtime.randn(gens, (cfg.m2,), device=device, dtype=dtype).requires_grad_()
+        c = torch.zeros(S, cfg.m2, device=device, dtype=dtype, requires_grad=True)
+
+        def phi(x):
+            act = ((x @ V.transpose(-1, -2) + s.unsqueeze(-2)) ** cfg.k) * scale
+            return (act @ u.unsqueeze(-1)).squeeze(-1) / math.sqrt(m1)
+
+        def net(x):
+            f = phi(x)
+            top = torch.relu(a.unsqueeze(-2) * f.unsqueeze(-1) + b.unsqueeze(-2)) @ c.unsqueeze(-1)
+            return f + top.squeeze(-1) / cfg.m2
+
+        x, y = x1[:, :n], y1[:, :n]
+        _adam_fit([V, s, u, a, b, c], lambda: ((net(x) - y) ** 2).mean(1).sum(), cfg.steps, cfg.lr, 0.0)
+        with torch.no_grad():
+            corrs.append(_corr(phi(prob.x_test).unsqueeze(-1), p_test.unsqueeze(-1))[:, 0].abs())
+            errs.append(_norm_err(net(prob.x_test).unsqueeze(-1), y_test)[:, 0])
+    return runtime.long_table(seeds, {"corr_phi_p": torch.stack(corrs, 1), "err_joint": torch.stack(errs, 1)},
+                              steps=cfg.n_grid)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Presets and the paper-size sweep
+# ---------------------------------------------------------------------------------------------------------------
+
+PRESETS: dict[str, Config] = {
+    "cpu": Config(d=16, k=2, link="h1+h3", n_over_N=(2.0, 4.0, 8.0, 16.0, 32.0), relu_rf_over_N=1.0),
+    "gpu": Config(d=40, k=3, link="z3", normalise=True, first_layer="rf", m1_over_N=1.5, ridge2=1e-2,
+                  n_over_N=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0), n_test=20000, chunk=2048),
+}
+
+SWEEPS: dict[str, dict] = {
+    "paper": {
+        "fn": run,
+        "configs": [Config(d=d, k=3, link="z3", normalise=True, first_layer="rf", m1_over_N=1.5, ridge2=1e-2,
+                           n_over_N=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0), chunk=2048) for d in (16, 24, 32, 40)],
+        "n_seeds": 3,
+    },
+}
