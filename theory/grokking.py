@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 CRITICAL_C = 2.7482
-"""The reference code's empirical constant in :math:`p_c = c\,\ln M/M` (``use_critical_ratio``, Sept 2025)."""
+r"""The reference code's empirical constant in :math:`p_c = c\,\ln M/M` (``use_critical_ratio``, Sept 2025)."""
 
 
 # --------------------------------------------------------------------------------------------------------------------
