@@ -15,7 +15,7 @@ import numpy as np
 from claims.core import Check, Claim, close_check
 from sims import grokking as sim
 from theory import grokking as th
-from theory.stats import Z_SUITE, float_tolerance, loglog_slope, mean_ci
+from theory.stats import Z_SUITE, float_tolerance, loglog_slope
 
 EPS64 = float(np.finfo(np.float64).eps)
 
@@ -265,9 +265,11 @@ def _measure_stage1(ctx):
     _, gf0 = curve(df_zero, "gf_norm")
     return {"ratio": ratio(df_pos), "rel_err": final(df_pos, "gf_rel_err"), "cos": final(df_pos, "gf_cos"),
             "vanish": gf0[:, -1] / gf0.max(axis=1), "ratio_full": ratio(df_full),
-            "note": f"Lazy Stage I (W frozen, V(0)=0), eta={pos.weight_decay} (eta_eff = n·eta/2 = {pos.eta_eff:.3g}), "
+            "note": f"Lazy Stage I (W frozen, V(0)=0), eta={pos.weight_decay} "
+                    f"(eta_eff = n·eta/2 = {pos.eta_eff:.3g}), "
                     f"K={pos.K} < n={pos.n_train}: after {pos.epochs} epochs ||G_F|| / ||Eq. 4|| = "
-                    f"{np.round(ratio(df_pos), 4).tolist()}, relative error {np.round(final(df_pos, 'gf_rel_err'), 4).tolist()}, "
+                    f"{np.round(ratio(df_pos), 4).tolist()}, relative error "
+                    f"{np.round(final(df_pos, 'gf_rel_err'), 4).tolist()}, "
                     f"cosine with YYᵀF {np.round(final(df_pos, 'gf_cos'), 3).tolist()} (Lemma 1's structure, < 1 at "
                     f"finite K). eta=0, K={zero.K} >= n={zero.n_train}: ||G_F|| falls to "
                     f"{np.round(gf0[:, -1] / gf0.max(axis=1), 4).tolist()} of its peak. Full training (W moves): "

@@ -28,7 +28,8 @@ def draw(data):
         if name != "lazy_zero":
             steps, star = d["star"]
             mean_band(ax, steps, star, label="Eq. 4 at the current F (theory)", color="black", marker="")
-        ax.set(xlabel="epoch", ylabel="‖G_F‖_F (paper units: −(n/2)∂L/∂F)", title=titles[name] + "\n" + d["label"])
+        ax.set(xlabel="epoch", ylabel="‖G_F‖_F (paper units: −(n/2)∂L/∂F)",
+               title=titles[name] + "\n" + d["label"])
         if name == "lazy_zero":
             ax.set_yscale("log")
         ax.legend(fontsize=7)

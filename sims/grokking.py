@@ -165,7 +165,8 @@ def loss_and_grads(W, V, a, b, label, config: "Config"):
     r"""Per-seed loss and its exact gradients by hand (no autograd graph: about twice as fast on a CPU):
     :math:`H=XW` (gather), :math:`F=\sigma(H)`, :math:`o=FV`; :math:`\partial V=F^\top\partial o`,
     :math:`\partial H=(\partial o\,V^\top)\odot\sigma'(H)`, and :math:`\partial W` is the index_add of
-    :math:`\partial H` onto rows a and M+b. Returns (loss (S,), dW, dV); tests check it against autograd."""
+    :math:`\partial H` onto rows a and M+b. Returns (loss (S,), dW, dV), dW None when W is frozen; tests check
+    it against autograd."""
     M = config.M
     sigma, dsigma = _activation(config.activation)
     H = hidden(W, a, b, M)
@@ -173,6 +174,8 @@ def loss_and_grads(W, V, a, b, label, config: "Config"):
     o = F @ V
     value, d_o = _loss_per_seed(o, label, config.loss, M)
     dV = F.transpose(1, 2) @ d_o
+    if not config.train_W:
+        return value, None, dV
     dH = (d_o @ V.transpose(1, 2)) * dsigma(H)
     S, K = W.shape[0], W.shape[2]
     offset = (torch.arange(S, device=W.device) * 2 * M)[:, None]
@@ -269,8 +272,7 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataF
 
     spectrum, test_acc = record(0)
     for epoch in runtime.progress(range(1, config.epochs + 1), desc="grokking"):
-        _, dW, V.grad = loss_and_grads(W, V, a_tr, b_tr, y_tr, config)
-        W.grad = dW if config.train_W else None
+        _, W.grad, V.grad = loss_and_grads(W, V, a_tr, b_tr, y_tr, config)
         opt.step()
         if epoch in steps:
             spectrum, test_acc = record(epoch)

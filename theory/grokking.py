@@ -85,7 +85,8 @@ def negate_index(M) -> np.ndarray:
 
 def frequency_orbits(M) -> np.ndarray:
     r"""Orbit id of each flattened frequency under :math:`k\mapsto -k` (0 = the trivial character). For
-    :math:`\mathbb{Z}_M` the ids are :math:`\min(k, M-k)`, i.e. the real frequencies :math:`0\ldots\lfloor M/2\rfloor`."""
+    :math:`\mathbb{Z}_M` the ids are :math:`\min(k, M-k)`, i.e. the real frequencies
+    :math:`0\ldots\lfloor M/2\rfloor`."""
     neg = negate_index(M)
     rep = np.minimum(np.arange(neg.size), neg)
     _, ids = np.unique(rep, return_inverse=True)
@@ -168,7 +169,7 @@ def random_share_baseline(M: int) -> float:
 
 
 def _targets_centred(M, pairs) -> tuple[np.ndarray, np.ndarray]:
-    """(h, Ytilde): hidden indices and sample-centred one-hot targets P_1^perp Y for the given pairs."""
+    """Sample-centred one-hot targets P_1^perp Y (n, |G|) of the given pairs."""
     n = group_order(M)
     table = cayley_table(M)
     Y = np.zeros((len(pairs), n))
@@ -179,7 +180,8 @@ def _targets_centred(M, pairs) -> tuple[np.ndarray, np.ndarray]:
 def energy(w, M, pairs=None) -> float:
     r"""Li2 energy of one neuron with :math:`\sigma(x)=x^2`:
 
-    .. math:: E(w)=\tfrac12\,\|\tilde Y^\top\sigma(Xw)\|_2^2,\qquad \tilde Y=P_1^\perp Y,\ P_1^\perp=I-\mathbf 1\mathbf 1^\top/n,
+    .. math:: E(w)=\tfrac12\,\|\tilde Y^\top\sigma(Xw)\|_2^2,\qquad \tilde Y=P_1^\perp Y,\
+              P_1^\perp=I-\mathbf 1\mathbf 1^\top/n,
 
     brute force over the rows of the table: all :math:`|G|^2` pairs, or the ``pairs`` (n, 2) of a subsampled table.
 
@@ -324,7 +326,8 @@ def ridge_top(F, Y, eta: float) -> np.ndarray:
 def gf_fixed_point(F, Y, eta: float) -> np.ndarray:
     r"""Li2 Eq. 4, the Stage-I fixed point of :math:`G_F=P_1^\perp(Y-FV)V^\top` when V sits at its ridge solution:
 
-    .. math:: G_F(+\infty)=\eta(\tilde F\tilde F^\top+\eta I)^{-1}\tilde Y\tilde Y^\top\tilde F(\tilde F^\top\tilde F+\eta I)^{-1}.
+    .. math:: G_F(+\infty)=\eta(\tilde F\tilde F^\top+\eta I)^{-1}\tilde Y\tilde Y^\top\tilde F
+              (\tilde F^\top\tilde F+\eta I)^{-1}.
 
     ``F``, ``Y`` are already centred (:math:`\tilde F`, :math:`\tilde Y`); the n x n form is used as written.
 
@@ -399,7 +402,8 @@ def phase_grid_network(p: int, J: int = 3) -> tuple[np.ndarray, np.ndarray]:
               W^{out}_{n,q}=\cos(2\pi fq/p+\varphi_3).
 
     For J >= 3 every unwanted phase combination sums to zero over the grid, so the logits are
-    :math:`\mathrm{const}+\tfrac{J^2}{2}[\tfrac{p-1}{2}\text{ if }q\equiv a+b\text{ else }-\tfrac12]`: 100 % accurate for
+    :math:`\mathrm{const}+\tfrac{J^2}{2}[\tfrac{p-1}{2}\text{ if }q\equiv a+b\text{ else }-\tfrac12]`: 100 %
+    accurate for
     every odd p, margin :math:`J^2p/4`. J = 2 fails (a negative control). Returns (W_in (2p, K), W_out (K, p)),
     :math:`K=J^2(p-1)/2`.
 
