@@ -103,3 +103,22 @@ def test_report_runs_cover_every_size():
     for size in ("test", "report", "gpu"):
         runs = cg.report_runs(size)
         assert len(runs) >= 10 and all(len(r) == 3 for r in runs)
+
+
+@pytest.mark.parametrize("name", ["accuracy", "energy", "gf", "phase", "weight_decay"])
+def test_figures_load_and_draw_from_the_store(name, ctx, monkeypatch):
+    import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for c in cg.CLAIMS:  # the test-size runs, cached in the module's store
+        c.measure(ctx)
+    for fn_name in ("delayed_run", "features_run", "ascent_runs", "stage1_runs", "weight_decay_runs", "phase_runs"):
+        original = getattr(cg, fn_name)
+        monkeypatch.setattr(cg, fn_name, lambda size, original=original: original("test"))
+    module = importlib.import_module(f"figures.fig_grokking_{name}")
+    data = module.load(ctx.store)
+    fig = module.draw(data)
+    assert fig.axes
+    matplotlib.pyplot.close(fig)
