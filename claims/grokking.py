@@ -264,15 +264,17 @@ def _measure_stage1(ctx):
     ratio = lambda df: final(df, "gf_norm") / final(df, "gf_star_norm")  # noqa: E731
     _, gf0 = curve(df_zero, "gf_norm")
     return {"ratio": ratio(df_pos), "rel_err": final(df_pos, "gf_rel_err"), "cos": final(df_pos, "gf_cos"),
-            "vanish": gf0[:, -1] / gf0.max(axis=1), "ratio_full": ratio(df_full),
+            "vanish": np.median(gf0[:, -10:], axis=1) / gf0.max(axis=1), "ratio_full": ratio(df_full),
             "note": f"Lazy Stage I (W frozen, V(0)=0), eta={pos.weight_decay} "
                     f"(eta_eff = n·eta/2 = {pos.eta_eff:.3g}), "
                     f"K={pos.K} < n={pos.n_train}: after {pos.epochs} epochs ||G_F|| / ||Eq. 4|| = "
                     f"{np.round(ratio(df_pos), 4).tolist()}, relative error "
                     f"{np.round(final(df_pos, 'gf_rel_err'), 4).tolist()}, "
                     f"cosine with YYᵀF {np.round(final(df_pos, 'gf_cos'), 3).tolist()} (Lemma 1's structure, < 1 at "
-                    f"finite K). eta=0, K={zero.K} >= n={zero.n_train}: ||G_F|| falls to "
-                    f"{np.round(gf0[:, -1] / gf0.max(axis=1), 4).tolist()} of its peak. Full training (W moves): "
+                    f"finite K). eta=0, K={zero.K} >= n={zero.n_train}: the median of the last 10 logged ||G_F|| "
+                    f"is {np.round(np.median(gf0[:, -10:], axis=1) / gf0.max(axis=1), 4).tolist()} of the peak "
+                    f"(Adam's noise floor at lr {zero.lr:g}: single logs reach "
+                    f"{np.round(gf0[:, -10:].max(axis=1) / gf0.max(axis=1), 3).tolist()}). Full training (W moves): "
                     f"||G_F|| / ||Eq. 4 at the current F|| = {np.round(ratio(df_full), 3).tolist()} at epoch "
                     f"{full.epochs}."}
 
@@ -284,8 +286,10 @@ def _compare_stage1(pred, meas, ctx):
                     bias_bound=0.02, rule_extra="(" + lag + ")"),
         Check("lazy, eta > 0: max relative error ||G_F - G_F^*|| / ||G_F^*||", pred["rel_err"],
               float(meas["rel_err"].max()), 0.02, "0.02: " + lag, "below"),
-        Check("lazy, eta = 0, K >= n: max final / peak ||G_F|| (vanishes)", pred["vanish"],
-              float(meas["vanish"].max()), 0.05, "0.05: 'vanishes' read as a >= 20x drop from the peak", "below"),
+        Check("lazy, eta = 0, K >= n: max over seeds of median(last 10 logged ||G_F||) / peak (vanishes)",
+              pred["vanish"], float(meas["vanish"].max()), 0.05,
+              "0.05: 'vanishes' read as a >= 20x drop from the peak; median of the last 10 logs because constant-lr "
+              "Adam leaves spikes", "below"),
         close_check("full training, eta > 0: ||G_F|| / ||Eq. 4 at the current F||", pred["ratio_to_fixed_point"],
                     meas["ratio_full"], bias_bound=0.2,
                     rule_extra="(V lags its ridge solution while W moves; stated, not fitted)"),

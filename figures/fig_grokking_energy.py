@@ -31,14 +31,15 @@ def draw(data):
     ax = axes[0]
     for i, (label, ((steps, E), _)) in enumerate(data["ascent"].items()):
         mean_band(ax, steps, E, label=label, color=f"C{i}", marker="")
-    ax.axhline(0.25, **THEORY_STYLE, label="corrected max E*/M = 1/4")
-    ax.axhline(1 / 16, color="black", ls="--", lw=1.2, label="paper's Cor. 2: 1/16")
-    ax.set(xlabel="ascent step", ylabel="E / M", title="Li2 energy along Riemannian ascent")
-    ax.legend(fontsize=6.5)
+    ax.axhline(0.25, **{**THEORY_STYLE, "zorder": 1, "lw": 2.5, "alpha": 0.5}, label="corrected max E*/M = 1/4")
+    ax.axhline(1 / 16, color="black", ls="--", lw=1.2, zorder=1, label="paper's Cor. 2: 1/16")
+    ax.set(xlabel="ascent step", ylabel="E / M", xscale="symlog", xlim=(0, None),
+           title="Li2 energy along Riemannian ascent")
+    ax.legend(fontsize=6.5, loc="center right")
     ax = axes[1]
     for i, (label, (_, (steps, share))) in enumerate(data["ascent"].items()):
         mean_band(ax, steps, share, label=label, color=f"C{i}", marker="")
-    ax.set(xlabel="ascent step", ylabel="top-frequency power share", ylim=(0, 1.05),
+    ax.set(xlabel="ascent step", ylabel="top-frequency power share", ylim=(0, 1.05), xscale="symlog", xlim=(0, None),
            title="single frequency on the full table only")
     ax.legend(fontsize=6.5)
     ax = axes[2]
@@ -50,8 +51,8 @@ def draw(data):
     ax.axhline(0.5 / m, color="gray", ls=":", lw=1, label="checked band [0.5/m, 2/m]")
     ax.axhline(2 / m, color="gray", ls=":", lw=1)
     steps, share = data["share"]
-    ax.set(xlabel="frequency k", ylabel="share of aggregate power",
+    ax.set(xlabel="frequency k", ylabel="share of aggregate power", ylim=(0, 2.9 / m),
            title=f"learned spectrum, Z_{data['M']}: per-neuron share {share[:, -1].mean():.2f}")
-    ax.legend(fontsize=6.5)
+    ax.legend(fontsize=6.5, loc="upper center", ncol=2)
     fig.tight_layout()
     return fig

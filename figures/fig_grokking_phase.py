@@ -26,7 +26,7 @@ def draw(data):
                     zorder=4)
     fig.colorbar(sc, ax=ax, label=f"final test accuracy ({data['n_seeds']} seed(s), ≤ {rows[0, 3]:.0f} epochs)")
     M = np.linspace(rows[:, 0].min() - 2, rows[:, 0].max() + 4, 200)
-    pc = np.array([th.critical_fraction(m) for m in M])
+    pc = th.CRITICAL_C * np.log(M) / M  # the smooth curve of th.critical_fraction
     ax.plot(M, pc, color="black", lw=1.6, label="p_c = 2.7482 ln M / M")
     ax.fill_between(M, 0.75 * pc, 1.5 * pc, color="gray", alpha=0.15, label="unchecked band (0.75, 1.5) p_c")
     ax.set(xlabel="group order M (Z_M)", ylabel="training fraction p = n / M²",
