@@ -159,7 +159,7 @@ def test_phase_grid_with_J2_fails(p):
 def test_random_phase_network_needs_width():
     rng = np.random.default_rng(0)
     acc = lambda p, N: th.network_accuracy(*th.gromov_random_network(p, N, rng), p)  # noqa: E731
-    assert np.mean([acc(71, 4 * 71) == 1.0 for _ in range(4)]) >= 0.75  # brief: 1.0 at 4p for p = 71
+    assert np.mean([acc(71, 4 * 71) for _ in range(2)]) >= 0.999  # brief: mean 1.0 at 4p for p = 71
     assert acc(23, 11) < 0.8  # p/2 is far too narrow
 
 
