@@ -425,6 +425,8 @@ def analytic(config: AnalyticConfig, seeds, *, device="cpu", dtype=torch.float64
 
     Metrics: ``grid_acc_p<p>``, ``grid_margin_ratio_p<p>`` (normalised L_{2,3} margin / Morwani's gamma*),
     ``random_acc_p<p>_N<ratio>``.
+
+    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 12-13; Morwani et al., arXiv 2311.07568, Thm 7.
     """
     device, dtype = runtime.resolve_device(device), runtime.resolve_dtype(dtype, runtime.resolve_device(device))
     seeds = [int(s) for s in seeds]
