@@ -1,0 +1,479 @@
+r"""Two-layer networks learning group arithmetic (Li2 Eq. 1), batched over seeds: the network that groks, single
+neurons climbing the Li2 energy, and Gromov's analytic networks evaluated in torch.
+
+The network: :math:`\hat Y=\sigma(XW)V` with the frozen identity embedding of two one-hots, so row :math:`(a,b)` of
+:math:`XW` is :math:`W_{a}+W_{M+b}` (index gathering, never a one-hot matmul); no biases. Conventions follow the
+reference code (yuandong-tian/understanding, ``cogo/modular_addition_simple2.py``), not the paper's algebra:
+
+- MSE is :math:`\frac1n\sum_i\|P_c o_i-\tilde y_i\|^2` with outputs centred over classes and targets
+  :math:`\tilde y = e_{a+b}-\mathbf 1/M` (no ½, mean over samples), so a coupled L2 :math:`\eta` on V is a ridge
+  :math:`\eta_{\rm eff}=n\eta/2` in the paper's units;
+- ``adam`` is ``torch.optim.Adam(weight_decay=eta)`` (coupled L2 on both layers), ``adamw`` decoupled;
+- init is ``nn.Linear``'s default :math:`U(\pm1/\sqrt{\text{fan-in}})`, V scaled by ``top_init`` (0 = zero init);
+- one epoch is one full-batch step.
+
+Every parameter tensor has a leading seed dimension and the loss is the sum of the per-seed losses, so the
+element-wise optimisers update each seed exactly as if it ran alone.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sims import runtime
+from theory import grokking as th
+
+ACTIVATIONS = ("sqr", "relu", "silu")
+LOSSES = ("mse", "ce")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+
+
+def _activation(name: str):
+    """sigma and its derivative sigma' (the simulator computes its gradients by hand, see :func:`loss_and_grads`)."""
+    if name == "sqr":
+        return torch.square, lambda h: 2 * h
+    if name == "relu":
+        return torch.relu, lambda h: (h > 0).to(h.dtype)
+    sig = torch.sigmoid
+    return torch.nn.functional.silu, lambda h: sig(h) * (1 + h * (1 - sig(h)))
+
+
+def _check_group(M, factors) -> None:
+    if int(M) != M or M < 3:
+        raise ValueError(f"M={M!r} is not valid; use an integer >= 3")
+    if factors:
+        if any(int(m) != m or m < 2 for m in factors) or math.prod(factors) != M:
+            raise ValueError(f"factors={factors!r} is not valid; use moduli >= 2 whose product is M={M}")
+
+
+@dataclass(frozen=True)
+class Config:
+    M: int = 71                            # group order |G|: Z_M, or Z_m1 x Z_m2 x ... when factors is set
+    factors: tuple[int, ...] = ()          # moduli of a product group (product must equal M); () means Z_M
+    fraction: float = 0.4                  # training fraction p = n / M^2, in (0, 1]; 1 trains on the full table
+    K: int = 512                           # hidden width
+    activation: str = "sqr"                # sigma: sqr (x^2, the theory's), relu, silu
+    loss: str = "mse"                      # mse (class-centred, mean over samples, as the code) or ce
+    optimizer: str = "adam"                # adam (coupled L2 = the code's), adamw (decoupled), sgd (momentum 0.9)
+    lr: float = 1e-3                       # learning rate
+    weight_decay: float = 2e-4             # eta: L2 coefficient of the optimiser (>= 0)
+    top_init: float = 1.0                  # multiplier of V's default init; 0 gives Li2 §3.2's zero init
+    epochs: int = 300                      # full-batch steps
+    log_every: int = 10                    # evaluate every this many epochs (and at 0 and the end)
+    stop_test_acc: float = 0.0             # stop once every seed's test accuracy >= this; 0 never stops early
+    log_gf: bool = False                   # log ||G_F||, its Eq.-4 fixed point and alignment (a K x K solve)
+    train_W: bool = True                   # False freezes W (F fixed): Li2 Prop. 1's lazy Stage I, V alone learns
+
+    def __post_init__(self):
+        _check_group(self.M, self.factors)
+        if not (0 < self.fraction <= 1):
+            raise ValueError(f"fraction={self.fraction!r} is not valid; use a training fraction in (0, 1]")
+        if self.n_train < 1 or (self.fraction < 1 and self.n_train >= self.M ** 2):
+            raise ValueError(f"fraction={self.fraction} gives n_train={self.n_train} of {self.M ** 2} pairs; "
+                             "use a fraction that leaves >= 1 training and >= 1 test pair (or exactly 1)")
+        if int(self.K) != self.K or self.K < 1:
+            raise ValueError(f"K={self.K!r} is not valid; use a width >= 1")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation={self.activation!r} is not valid; use one of {ACTIVATIONS}")
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is not valid; use one of {LOSSES}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer={self.optimizer!r} is not valid; use one of {OPTIMIZERS}")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} is not valid; use a learning rate > 0")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"weight_decay={self.weight_decay!r} is not valid; use a value >= 0")
+        if not self.top_init >= 0:
+            raise ValueError(f"top_init={self.top_init!r} is not valid; use a multiplier >= 0")
+        if self.epochs < 1 or self.log_every < 1:
+            raise ValueError(f"epochs={self.epochs}, log_every={self.log_every} are not valid; use integers >= 1")
+        if not 0 <= self.stop_test_acc <= 1:
+            raise ValueError(f"stop_test_acc={self.stop_test_acc!r} is not valid; use a value in [0, 1]")
+
+    @property
+    def group(self):
+        """What theory/ takes as the group: M, or the tuple of moduli."""
+        return tuple(self.factors) if self.factors else self.M
+
+    @property
+    def n_train(self) -> int:
+        return int(round(self.fraction * self.M ** 2))
+
+    @property
+    def eta_eff(self) -> float:
+        """The coupled L2 as a ridge on V in the paper's ½-sum units (brief §0)."""
+        return th.effective_ridge(self.n_train, self.weight_decay)
+
+    @property
+    def critical_fraction(self) -> float:
+        return th.critical_fraction(self.M)
+
+
+def _log_steps(epochs: int, every: int) -> list[int]:
+    return sorted(set(range(0, epochs + 1, every)) | {epochs})
+
+
+def _split(config: Config, gens, device):
+    """Per seed: a random permutation of the M^2 pairs; the first n_train train, the rest test (the whole table
+    when fraction == 1). Returns (a, b, label) index tensors of shape (S, n) for train and test."""
+    M = config.M
+    table = torch.as_tensor(th.cayley_table(config.group), device=device)
+    perm = runtime.randperm(gens, M * M, device=device)
+    n = config.n_train
+    train = perm[:, :n]
+    test = perm if n == M * M else perm[:, n:]
+    out = []
+    for idx in (train, test):
+        a, b = idx // M, idx % M
+        out.append((a, b, table[a, b]))
+    return out
+
+
+def _init(config: Config, gens, device, dtype):
+    """nn.Linear default init per seed: W ~ U(±1/sqrt(2M)) (2M x K), V ~ top_init·U(±1/sqrt(K)) (K x M)."""
+    M, K = config.M, config.K
+    W = (2 * runtime.rand(gens, (2 * M, K), device=device, dtype=dtype) - 1) / math.sqrt(2 * M)
+    V = config.top_init * (2 * runtime.rand(gens, (K, M), device=device, dtype=dtype) - 1) / math.sqrt(K)
+    return W, V
+
+
+def hidden(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, M: int) -> torch.Tensor:
+    r"""Pre-activations :math:`XW` by index gathering: row (a, b) is :math:`W_a+W_{M+b}`; W (S, 2M, K), a, b (S, n)
+    -> (S, n, K). The backward pass is an index_add, never a one-hot matmul."""
+    S = W.shape[0]
+    flat = W.reshape(S * 2 * M, -1)
+    offset = (torch.arange(S, device=W.device) * 2 * M)[:, None]
+    return flat[offset + a] + flat[offset + M + b]
+
+
+def _loss_per_seed(o, label, loss: str, M: int):
+    """Per-seed loss (S,) and dL/do (S, n, M) of the mean-over-samples loss."""
+    n = o.shape[1]
+    if loss == "mse":
+        residual = o - o.mean(dim=-1, keepdim=True) - (torch.nn.functional.one_hot(label, M).to(o.dtype) - 1.0 / M)
+        return (residual ** 2).sum(dim=-1).mean(dim=-1), (2.0 / n) * residual
+    logp = torch.log_softmax(o, dim=-1)
+    value = -logp.gather(-1, label[..., None])[..., 0].mean(dim=-1)
+    return value, (logp.exp() - torch.nn.functional.one_hot(label, M).to(o.dtype)) / n
+
+
+def loss_and_grads(W, V, a, b, label, config: "Config"):
+    r"""Per-seed loss and its exact gradients by hand (no autograd graph: about twice as fast on a CPU):
+    :math:`H=XW` (gather), :math:`F=\sigma(H)`, :math:`o=FV`; :math:`\partial V=F^\top\partial o`,
+    :math:`\partial H=(\partial o\,V^\top)\odot\sigma'(H)`, and :math:`\partial W` is the index_add of
+    :math:`\partial H` onto rows a and M+b. Returns (loss (S,), dW, dV), dW None when W is frozen; tests check
+    it against autograd."""
+    M = config.M
+    sigma, dsigma = _activation(config.activation)
+    H = hidden(W, a, b, M)
+    F = sigma(H)
+    o = F @ V
+    value, d_o = _loss_per_seed(o, label, config.loss, M)
+    dV = F.transpose(1, 2) @ d_o
+    if not config.train_W:
+        return value, None, dV
+    dH = (d_o @ V.transpose(1, 2)) * dsigma(H)
+    S, K = W.shape[0], W.shape[2]
+    offset = (torch.arange(S, device=W.device) * 2 * M)[:, None]
+    dW = torch.zeros(S * 2 * M, K, dtype=W.dtype, device=W.device)
+    dW.index_add_(0, (offset + a).reshape(-1), dH.reshape(-1, K))
+    dW.index_add_(0, (offset + M + b).reshape(-1), dH.reshape(-1, K))
+    return value, dW.reshape(S, 2 * M, K), dV
+
+
+def _optimizer(config: Config, params):
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=False)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, foreach=False)
+    return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, foreach=False)
+
+
+def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Config) -> dict[str, torch.Tensor]:
+    r"""Stage-I statistics in the code's convention (class-centred :math:`\tilde Y`, uncentred F):
+
+    - ``gf_norm``: :math:`\|G_F\|_F`, :math:`G_F=(\tilde Y-FVP_c)(VP_c)^\top = -\tfrac n2\,\partial L/\partial F`;
+    - ``gf_star_norm``: the Eq.-4 fixed point at the current F, :math:`G^*=(\tilde Y-FV_r)V_r^\top`,
+      :math:`V_r=(F^\top F+\eta_{\rm eff}I)^{-1}F^\top\tilde Y` (equal to Eq. 4 by Woodbury);
+    - ``gf_rel_err``: :math:`\|G_F-G^*\|/\|G^*\|` (NaN when :math:`\eta=0`);
+    - ``gf_cos``: Frobenius cosine of :math:`G_F` with :math:`\tilde Y\tilde Y^\top F`, Lemma 1's structure.
+    """
+    M = config.M
+    Y = torch.nn.functional.one_hot(label, M).to(F.dtype) - 1.0 / M
+    Vc = V - V.mean(dim=-1, keepdim=True)
+    G = (Y - F @ Vc) @ Vc.transpose(1, 2)
+    eta = config.eta_eff
+    stats = {"gf_norm": torch.linalg.norm(G, dim=(1, 2))}
+    YYF = Y @ (Y.transpose(1, 2) @ F)
+    stats["gf_cos"] = (G * YYF).sum(dim=(1, 2)) / (stats["gf_norm"] * torch.linalg.norm(YYF, dim=(1, 2)))
+    if eta > 0:
+        eye = torch.eye(config.K, device=F.device, dtype=F.dtype)
+        Vr = torch.linalg.solve(F.transpose(1, 2) @ F + eta * eye, F.transpose(1, 2) @ Y)
+        Gs = (Y - F @ Vr) @ Vr.transpose(1, 2)
+        stats["gf_star_norm"] = torch.linalg.norm(Gs, dim=(1, 2))
+        stats["gf_rel_err"] = torch.linalg.norm(G - Gs, dim=(1, 2)) / stats["gf_star_norm"]
+    else:
+        nan = torch.full_like(stats["gf_norm"], float("nan"))
+        stats["gf_star_norm"], stats["gf_rel_err"] = torch.zeros_like(nan), nan
+    return stats
+
+
+def _fourier(W: torch.Tensor, config: Config) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed: weighted per-neuron top-frequency share and the aggregate spectrum (theory/ bookkeeping)."""
+    Wn = W.detach().to("cpu", torch.float64).numpy()
+    res = [th.neuron_frequency_shares(Wn[s], config.group) for s in range(Wn.shape[0])]
+    return np.array([r["weighted_share"] for r in res]), np.stack([r["spectrum"] for r in res])
+
+
+def run(config: Config, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataFrame:
+    """Train the two-layer network on the group table for every seed at once; tidy (seed, step, metric, value).
+
+    Metrics every ``log_every`` epochs: ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss``,
+    ``fourier_share`` (norm-weighted per-neuron top-frequency share of W), ``W_norm``, ``V_norm`` (Frobenius) and,
+    with ``log_gf``, the G_F statistics of :func:`_gf_stats`. At the last logged step also ``spectrum_<l>``, the
+    share of W's aggregate non-DC power at frequency orbit l (l = 1 ... (M-1)/2 for odd Z_M).
+
+    Reference: Tian, arXiv 2509.21519, Eq. 1 and Fig. 3 (the delayed-generalisation setting).
+    """
+    device, dtype = runtime.resolve_device(device), runtime.resolve_dtype(dtype, runtime.resolve_device(device))
+    seeds = [int(s) for s in seeds]
+    gens = runtime.generators(seeds, device)
+    M = config.M
+    (a_tr, b_tr, y_tr), (a_te, b_te, y_te) = _split(config, gens, device)
+    W, V = _init(config, gens, device, dtype)
+    opt = _optimizer(config, [W, V] if config.train_W else [V])
+    sigma = _activation(config.activation)[0]
+    steps = _log_steps(config.epochs, config.log_every)
+    log: dict[str, list] = {}
+    logged = []
+
+    def record(step):
+        with torch.no_grad():
+            values = {}
+            for split, (a, b, y) in (("train", (a_tr, b_tr, y_tr)), ("test", (a_te, b_te, y_te))):
+                F = sigma(hidden(W, a, b, M))
+                o = F @ V
+                values[f"{split}_acc"] = (o.argmax(dim=-1) == y).to(dtype).mean(dim=-1)
+                values[f"{split}_loss"] = _loss_per_seed(o, y, config.loss, M)[0]
+                if split == "train" and config.log_gf:
+                    values.update(_gf_stats(F, V, y, config))
+            values["W_norm"] = torch.linalg.norm(W, dim=(1, 2))
+            values["V_norm"] = torch.linalg.norm(V, dim=(1, 2))
+            share, spectrum = _fourier(W, config)
+            values["fourier_share"] = torch.as_tensor(share)
+            for name, v in values.items():
+                log.setdefault(name, []).append(v.detach().to("cpu", torch.float64))
+            logged.append(step)
+            return spectrum, values["test_acc"]
+
+    spectrum, test_acc = record(0)
+    for epoch in runtime.progress(range(1, config.epochs + 1), desc="grokking"):
+        _, W.grad, V.grad = loss_and_grads(W, V, a_tr, b_tr, y_tr, config)
+        opt.step()
+        if epoch in steps:
+            spectrum, test_acc = record(epoch)
+            if config.stop_test_acc > 0 and bool((test_acc >= config.stop_test_acc).all()):
+                break
+    table = runtime.long_table(seeds, {k: torch.stack(v, dim=1) for k, v in log.items()}, steps=logged)
+    final = runtime.long_table(seeds, {f"spectrum_{l + 1}": spectrum[:, [l]] for l in range(spectrum.shape[1])},
+                               steps=[logged[-1]])
+    return pd.concat([table, final], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# single-neuron energy ascent (Li2 Thm 1-2)
+
+
+@dataclass(frozen=True)
+class AscentConfig:
+    M: int = 23                            # group order |G|
+    factors: tuple[int, ...] = ()          # moduli of a product group (product must equal M); () means Z_M
+    fraction: float = 1.0                  # fraction of the M^2 pairs the empirical energy uses; 1 = full table
+    steps: int = 600                       # ascent steps
+    lr: float = 0.5                        # step size in units of 1/M: w <- normalise(w + (lr/M)·grad_R E)
+    log_every: int = 50                    # log every this many steps (and at 0 and the end)
+    hessian: bool = True                   # log the top Riemannian Hessian eigenvalues at the end (numpy, O(M^3))
+
+    def __post_init__(self):
+        _check_group(self.M, self.factors)
+        if not (0 < self.fraction <= 1):
+            raise ValueError(f"fraction={self.fraction!r} is not valid; use a fraction in (0, 1]")
+        if round(self.fraction * self.M ** 2) < 2:
+            raise ValueError(f"fraction={self.fraction} keeps fewer than 2 pairs; use a larger fraction")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr!r} is not valid; use a step size > 0")
+        if self.steps < 1 or self.log_every < 1:
+            raise ValueError(f"steps={self.steps}, log_every={self.log_every} are not valid; use integers >= 1")
+
+    @property
+    def group(self):
+        return tuple(self.factors) if self.factors else self.M
+
+    @property
+    def n_pairs(self) -> int:
+        return int(round(self.fraction * self.M ** 2))
+
+
+def _empirical_energy(w, a, b, label, M):
+    r""":math:`\hat E(w)=\tfrac12\|\tilde Y^\top\sigma(Xw)\|^2` per seed, :math:`\tilde Y` centred over the samples
+    used (Li2 Eq. 1's :math:`P_1^\perp`), σ = x²; w (S, 2M), a, b, label (S, n)."""
+    S = w.shape[0]
+    f = (torch.gather(w, 1, a) + torch.gather(w, 1, M + b)) ** 2
+    sums = torch.zeros(S, M, dtype=w.dtype, device=w.device).scatter_add_(1, label, f)
+    counts = torch.zeros(S, M, dtype=w.dtype, device=w.device).scatter_add_(1, label, torch.ones_like(f))
+    proj = sums - counts * f.mean(dim=1, keepdim=True)
+    return 0.5 * (proj ** 2).sum(dim=1)
+
+
+def ascent(config: AscentConfig, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataFrame:
+    r"""Riemannian gradient ascent of single neurons on the Li2 energy, one random unit start per seed:
+    :math:`w\leftarrow (w+\tfrac{lr}{M}\,\mathrm{grad}_R\hat E)/\|\cdot\|`, on the full table or on a random
+    ``fraction`` of it (a fresh subsample per seed).
+
+    Metrics: ``energy_over_M`` (:math:`\hat E/M`), ``top_share`` (share of the non-DC power of u and v in the top
+    frequency orbit), ``grad_norm`` (Riemannian), and at the end ``hess_top1``/``hess_top2`` (two largest tangent
+    Hessian eigenvalues over M: 0 and < 0 at a flat maximum) and ``top_frequency``.
+
+    Reference: Tian, arXiv 2509.21519, Thm 1 (Eq. 7), Thm 2 / Cor. 1-2 (maxima), Thm 4 (subsampled tables).
+    """
+    device, dtype = runtime.resolve_device(device), runtime.resolve_dtype(dtype, runtime.resolve_device(device))
+    seeds = [int(s) for s in seeds]
+    gens = runtime.generators(seeds, device)
+    M = config.M
+    table = torch.as_tensor(th.cayley_table(config.group), device=device)
+    pairs = runtime.randperm(gens, M * M, device=device)[:, :config.n_pairs]
+    a, b = pairs // M, pairs % M
+    label = table[a, b]
+    w = runtime.randn(gens, (2 * M,), device=device, dtype=dtype)
+    w = w / torch.linalg.norm(w, dim=1, keepdim=True)
+    steps = _log_steps(config.steps, config.log_every)
+    log: dict[str, list] = {}
+
+    def record(w, g_R):
+        Wn = w.detach().to("cpu", torch.float64).numpy()
+        power = np.stack([th.orbit_power(x[:M], config.group) + th.orbit_power(x[M:], config.group) for x in Wn])
+        log.setdefault("energy_over_M", []).append(energy.detach().cpu().double() / M)
+        log.setdefault("top_share", []).append(torch.as_tensor(power[:, 1:].max(1) / power[:, 1:].sum(1)))
+        log.setdefault("grad_norm", []).append(torch.linalg.norm(g_R, dim=1).detach().cpu().double())
+        return power[:, 1:].argmax(1) + 1.0
+
+    for step in range(config.steps + 1):
+        w = w.detach().requires_grad_(True)
+        energy = _empirical_energy(w, a, b, label, M)
+        (g,) = torch.autograd.grad(energy.sum(), w)
+        g_R = g - (g * w).sum(dim=1, keepdim=True) * w
+        if step in steps:
+            top_frequency = record(w, g_R)
+        if step == config.steps:
+            break
+        with torch.no_grad():
+            w = w + (config.lr / M) * g_R
+            w = w / torch.linalg.norm(w, dim=1, keepdim=True)
+    table_df = runtime.long_table(seeds, {k: torch.stack(v, dim=1) for k, v in log.items()}, steps=steps)
+    final: dict[str, np.ndarray] = {"top_frequency": top_frequency}
+    if config.hessian:
+        Wn = w.detach().to("cpu", torch.float64).numpy()
+        pn = pairs.cpu().numpy()
+        eig = np.stack([th.riemannian_hessian_eigenvalues(
+            Wn[s], config.group, None if config.fraction == 1 else np.stack([pn[s] // M, pn[s] % M], 1))[-2:]
+            for s in range(len(seeds))])
+        final["hess_top1"], final["hess_top2"] = eig[:, 1] / M, eig[:, 0] / M
+    final_df = runtime.long_table(seeds, {k: v[:, None] for k, v in final.items()}, steps=[config.steps])
+    return pd.concat([table_df, final_df], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------------------------------
+# Gromov's analytic networks, evaluated in torch (Gromov 2023 Eq. 6; Morwani et al. Thm 7)
+
+
+@dataclass(frozen=True)
+class AnalyticConfig:
+    grid_p: tuple[int, ...] = (3, 5, 7, 9, 15, 23, 41)     # odd p for the exact phase-grid network
+    J: int = 3                                             # phase-grid size (J >= 3 exact; J = 2 fails)
+    random_p: tuple[int, ...] = (23, 71)                   # p for Gromov's random-phase network
+    width_ratios: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)  # random-phase width N = round(ratio * p)
+
+    def __post_init__(self):
+        for p in self.grid_p + self.random_p:
+            if int(p) != p or p < 3 or p % 2 == 0:
+                raise ValueError(f"grid_p/random_p contain p={p!r}; use odd integers >= 3")
+        if int(self.J) != self.J or self.J < 1:
+            raise ValueError(f"J={self.J!r} is not valid; use an integer >= 1")
+        if any(not r > 0 for r in self.width_ratios):
+            raise ValueError(f"width_ratios={self.width_ratios!r} is not valid; use ratios > 0")
+
+
+def _torch_accuracy_margin(W_in, W_out, p):
+    """Full-table accuracy and minimal margin of the net sum_j W_out[j, q] (u_a + v_b)^2, batched over seeds."""
+    t = torch.arange(p, device=W_in.device)
+    a, b = torch.meshgrid(t, t, indexing="ij")
+    a, b = a.reshape(1, -1).expand(W_in.shape[0], -1), b.reshape(1, -1).expand(W_in.shape[0], -1)
+    logits = hidden(W_in, a, b, p) ** 2 @ W_out
+    target = (a + b) % p
+    correct = logits.gather(2, target[..., None])[..., 0]
+    wrong = logits.scatter(2, target[..., None], float("-inf")).amax(dim=2)
+    return (logits.argmax(dim=2) == target).to(W_in.dtype).mean(dim=1), (correct - wrong).amin(dim=1)
+
+
+def analytic(config: AnalyticConfig, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataFrame:
+    """Accuracy and normalised margin of the exact phase-grid network (the same for every seed) and accuracy of
+    Gromov's random-phase network (phases drawn per seed) on the full table.
+
+    Metrics: ``grid_acc_p<p>``, ``grid_margin_ratio_p<p>`` (normalised L_{2,3} margin / Morwani's gamma*),
+    ``random_acc_p<p>_N<ratio>``.
+
+    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 12-13; Morwani et al., arXiv 2311.07568, Thm 7.
+    """
+    device, dtype = runtime.resolve_device(device), runtime.resolve_dtype(dtype, runtime.resolve_device(device))
+    seeds = [int(s) for s in seeds]
+    gens = runtime.generators(seeds, device)
+    S = len(seeds)
+    metrics: dict[str, torch.Tensor] = {}
+    for p in config.grid_p:
+        W_in, W_out = (torch.as_tensor(x, device=device, dtype=dtype).expand(S, *x.shape)
+                       for x in th.phase_grid_network(p, config.J))
+        acc, margin = _torch_accuracy_margin(W_in, W_out, p)
+        norms = torch.sqrt((W_in ** 2).sum(dim=1) + (W_out ** 2).sum(dim=2))
+        metrics[f"grid_acc_p{p}"] = acc
+        metrics[f"grid_margin_ratio_p{p}"] = margin / (norms ** 3).sum(dim=1) / th.morwani_max_margin(p)
+    for p in config.random_p:
+        for ratio in config.width_ratios:
+            N = max(1, int(round(ratio * p)))
+            f = (torch.arange(1, N + 1, device=device) % p).to(dtype)
+            phi = 2 * np.pi * runtime.rand(gens, (2, N), device=device, dtype=dtype)
+            theta = 2 * np.pi * f[None, :] * torch.arange(p, device=device, dtype=dtype)[:, None] / p
+            W_in = torch.cat([torch.cos(theta + phi[:, :1]), torch.cos(theta + phi[:, 1:])], dim=1)
+            W_out = torch.cos(theta + phi[:, :1] + phi[:, 1:]).transpose(1, 2)
+            metrics[f"random_acc_p{p}_N{ratio:g}"] = _torch_accuracy_margin(W_in, W_out, p)[0]
+    return runtime.long_table(seeds, metrics)
+
+
+PRESETS: dict[str, Config] = {
+    # groks in well under a minute on 2 CPU cores (brief §7.1): train 99 % by ~epoch 50, test 99 % by ~200
+    "cpu": Config(M=71, fraction=0.4, K=512, lr=1e-3, weight_decay=2e-4, epochs=300, log_every=10),
+    # the paper's sizes (Li2 Fig. 5 setting: lr 5e-4, wd 2e-4, K = 2048), M = 127 at 30 % of pairs
+    "gpu": Config(M=127, fraction=0.3, K=2048, lr=5e-4, weight_decay=2e-4, epochs=3000, log_every=50),
+}
+
+
+def _paper_sweeps() -> list[Config]:
+    """Li2 Fig. 5 at GPU size: training fraction x M around the critical fraction, K = 2048."""
+    configs = []
+    for M in (23, 41, 71, 97, 127):
+        p_c = th.critical_fraction(M)
+        for ratio in (0.5, 0.75, 1.0, 1.25, 1.5, 2.0):
+            configs.append(Config(M=M, fraction=min(1.0, round(ratio * p_c, 4)), K=2048, lr=5e-4,
+                                  weight_decay=2e-4, epochs=4000, log_every=100, stop_test_acc=0.999))
+    return configs
+
+
+SWEEPS: dict[str, dict] = {
+    "paper": {"fn": run, "configs": _paper_sweeps(), "n_seeds": 5},
+    "weight_decay": {"fn": run, "n_seeds": 5, "configs": [
+        Config(M=127, fraction=0.3, K=2048, lr=1e-3, weight_decay=wd, epochs=4000, log_every=50, stop_test_acc=0.99)
+        for wd in (0.0, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3)]},
+}
