@@ -11,6 +11,7 @@ Everything is numpy/scipy in float64 and pure: randomness (the Monte-Carlo Bayes
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from scipy import integrate, stats
@@ -199,6 +200,7 @@ def rao_blackwell_loss(Gamma, X, Sigma, sigma2, Omega=None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------- nonlinear responses
+@lru_cache(maxsize=64)
 def nonlinear_moments(d, response) -> tuple[float, float, float]:
     r"""(E\|g_f\|^2, E[f(x)^2\|x\|^2], E[f(x)^2]) for f(x) = \phi(w^T x), w ~ N(0, I_d), x ~ N(0, I_d),
     g_f = E[f(x)x \mid f].
