@@ -31,10 +31,10 @@ SPECTRUM = (1.0, 1.0, 0.25, 0.0625, 1.0)
 N_SEEDS = {"test": 4, "report": 8, "gpu": 16}
 EPS_GAMMA = {"test": 0.12, "report": 0.05, "gpu": 0.03}
 """Optimisation budget: relative Frobenius distance of Gamma_eff to Gamma* allowed per training size."""
-EPS_LOSS = {"test": 0.02, "report": 0.01, "gpu": 0.005}
+EPS_LOSS = {"test": 0.01, "report": 0.01, "gpu": 0.005}
 """Optimisation budget: relative excess loss (Gamma error + the odd terms of the full layer) per training size."""
 EVAL_LENGTHS = (6, 10, 20, 40, 100, 300, 1000, 10000)
-EVAL_SCALES = (0.5, 1.0, 2.0)
+EVAL_SCALES = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
 GF_TOL = 1e-3
 """Gradient flow (GD, lr 0.05) from the ZFB init: the relative Gamma residual left after the step budget."""
 BALANCE_TOL = 0.02
@@ -46,7 +46,7 @@ def seeds(size: str) -> list[int]:
 
 
 def _train(size: str, **kw) -> sim.Config:
-    budget = {"test": dict(steps=500, batch=256, eval_batch=32768),
+    budget = {"test": dict(steps=500, batch=256, eval_batch=65536),
               "report": dict(steps=1000, batch=512, eval_batch=32768),
               "gpu": dict(steps=4000, batch=8192, eval_batch=131072)}[size]
     return sim.Config(**{"d": 5, "n": 20, "init": "zfb", "lr": 0.05, **budget, **kw})
@@ -72,7 +72,7 @@ def relu_config(size: str) -> sim.Config:
 
 def reduced_config(size: str) -> sim.ReducedConfig:
     return sim.ReducedConfig(d=5, n=20, sigma2=0.0, spectrum=SPECTRUM, init_scale=0.1, lr=0.05,
-                             steps={"test": 50000, "report": 50000, "gpu": 50000}[size], log_every=1000)
+                             steps={"test": 30000, "report": 50000, "gpu": 50000}[size], log_every=1000)
 
 
 REF_D, REF_SIGMA2 = 8, 0.25
@@ -313,7 +313,8 @@ def _p5(ctx):
     G = th.optimal_gamma(cfg.Sigma, cfg.n, cfg.sigma2)
     return {"lsa": np.array([th.population_loss(G, c * c * cfg.Sigma, cfg.n, cfg.sigma2) for c in cfg.eval_scales]),
             "ols": cfg.sigma2 + th.min_norm_ols_excess_risk(cfg.d, cfg.n, cfg.sigma2),
-            "L": th.optimal_loss(cfg.Sigma, cfg.n, cfg.sigma2)}
+            "L": th.optimal_loss(cfg.Sigma, cfg.n, cfg.sigma2),
+            "retrained": np.array([th.optimal_loss(c * c * cfg.Sigma, cfg.n, cfg.sigma2) for c in cfg.eval_scales])}
 
 
 def _m5(ctx):
@@ -338,11 +339,13 @@ def _c5(pred, meas, ctx):
         checks.append(pooled_check(f"LSA error with x -> {c:g}·x at test", p, *lsa, bias_bound=b + el * p,
                                    rule_extra="(Gamma budget bound + eps_L)"))
         checks.append(pooled_check(f"OLS error with x -> {c:g}·x at test (scale-invariant)", pred["ols"], *ols))
-    i1, i2 = meas["scales"].index(1.0), meas["scales"].index(2.0)
-    hurt = pooled_check("", pred["lsa"][i1], *meas["lsa"][i2])
-    checks.append(Check("LSA at c = 2 differs from its own c = 1 optimum (scaling hurts the LSA)", pred["lsa"][i1],
-                        hurt.measurement, hurt.tolerance + bias[i1] + EPS_LOSS[ctx.size] * pred["lsa"][i1],
-                        "z·SE + Gamma budget bound + eps_L", "differs", hurt.ci, hurt.se))
+    for c, L_re, b, lsa in zip(meas["scales"], pred["retrained"], bias, meas["lsa"]):
+        if c == 1.0:
+            continue
+        hurt = pooled_check("", L_re, *lsa)
+        checks.append(Check(f"c = {c:g}: LSA error differs from L*(c^2 Sigma), the optimum of an LSA trained at that "
+                            "scale (the shift hurts)", L_re, hurt.measurement, hurt.tolerance + b + el * L_re,
+                            "z·SE + Gamma budget bound + eps_L", "differs", hurt.ci, hurt.se))
     return checks
 
 
@@ -355,6 +358,7 @@ def _p6(ctx):
             "ols": np.array([th.min_norm_ols_excess_risk(cfg.d, n, cfg.sigma2, cfg.tau2) for n in cfg.ns]),
             "gd_opt": np.array([th.isotropic_optimal_loss(cfg.d, n, cfg.sigma2, cfg.tau2) - cfg.sigma2 for n in cfg.ns]),
             "lsa_trained": np.array([th.isotropic_optimal_loss(REF_D, n, REF_SIGMA2) - REF_SIGMA2 for n in LSA_NS])}
+    # lsa_trained: excess risks of the LSA optimum; the checks compare the trained loss with L* = excess + sigma^2
 
 
 def _reference_table(df):
@@ -365,7 +369,7 @@ def _m6(ctx):
     cfg = reference_config(ctx.size)
     s = seeds(ctx.size)
     tab = _reference_table(ctx.run(sim.run_reference, cfg, s))
-    lsa = np.stack([sim.metric(ctx.run(sim.run, c, s[:4]), "eval_loss") - c.sigma2 for c in lsa_n_configs(ctx.size)])
+    lsa = [_losses(ctx.run(sim.run, c, s[:4]), c, key="e")["e"] for c in lsa_n_configs(ctx.size)]
     return {"ns": list(cfg.ns), **{k: v.to_numpy().T for k, v in tab.items()}, "lsa_trained": lsa}
 
 
@@ -396,9 +400,8 @@ def _c6(pred, meas, ctx):
                         (ci.low, ci.high), ci.se))
     el = EPS_LOSS[ctx.size]
     for i, n in enumerate(LSA_NS):
-        checks.append(close_check(f"trained LSA excess risk at n = {n} (d = {d}) equals the LSA optimum",
-                                  pred["lsa_trained"][i], meas["lsa_trained"][i],
-                                  bias_bound=el * (pred["lsa_trained"][i] + REF_SIGMA2), rule_extra="(eps_L·L*)"))
+        L_star = pred["lsa_trained"][i] + REF_SIGMA2
+        checks += _loss_checks(f"trained LSA at n = {n} (d = {d})", L_star, *meas["lsa_trained"][i], el)
     return checks
 
 
@@ -431,8 +434,9 @@ CLAIMS = [
           _p4, _m4, _c4),
     Claim("icl.5", "Covariate scaling at test hurts the LSA but not OLS",
           "Zhang–Frei–Bartlett arXiv 2306.09927 §4.2 (covariate shift)",
-          "Scaling the test covariates x -> c·x changes the trained LSA's error to L(Gamma*; c^2 Sigma) (worse for "
-          "c != 1), while min-norm OLS on the same prompts keeps its error sigma^2(1 + d/(n-d-1)).",
+          "Scaling the test covariates x -> c·x changes the trained LSA's error to L(Gamma*; c^2 Sigma), above the "
+          "optimum L*(c^2 Sigma) of an LSA trained at that scale for every c != 1, while OLS on the same prompts keeps "
+          "its error sigma^2(1 + d/(n-d-1)).",
           _p5, _m5, _c5),
     Claim("icl.6", "Bayes-ridge risk vs n and the min-norm OLS double-descent peak at n = d",
           "Akyürek et al. arXiv 2211.15661 §4 (reference predictors); Hastie et al. arXiv 1903.08560",

@@ -46,7 +46,7 @@ def draw(data):
             ax.set_yticks(range(p[key].shape[0]))
             ax.grid(False)
             for (r, c), v in np.ndenumerate(p[key]):
-                ax.text(c, r, f"{v:.2f}", ha="center", va="center", fontsize=6.5,
+                ax.text(c, r, f"{v:.2f}".replace("-0.00", "0.00"), ha="center", va="center", fontsize=6.5,
                         color="white" if abs(v) > 0.6 * vmax else "black")
             ax.set_title(f"{p['title']}\n{label}" if i == 0 else f"{label}\nrel. error {p['rel_err']:.1%}", fontsize=9)
         fig.colorbar(im, ax=axes[:, j], shrink=0.6, location="bottom")

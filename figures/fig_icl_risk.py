@@ -34,7 +34,7 @@ def draw(data):
 
     from figures.common import THEORY_STYLE, mean_band
 
-    fig, ax = plt.subplots(figsize=(7.2, 4.8))
+    fig, ax = plt.subplots(figsize=(10.0, 4.8), constrained_layout=True)
     n = data["n_grid"]
     ax.plot(n, data["lsa_opt"], label="LSA optimum = one-step GD, eta* (theory)", **THEORY_STYLE)
     ax.plot(n, data["gd_unit"], color="gray", lw=1.2, ls="-.", label="one-step GD, eta = 1 (theory)")
@@ -45,8 +45,12 @@ def draw(data):
     ax.axvline(data["d"], color="tab:red", lw=0.8, ls=":")
     ns = data["ns"]
     mean_band(ax, ns, data["sim"]["ridge"], label="ridge on prompts", color="tab:green", marker="s")
-    keep = np.abs(ns - data["d"]) >= 2
-    mean_band(ax, ns[keep], data["sim"]["ols"][:, keep], label="OLS on prompts (|n-d| >= 2)", color="tab:red", marker="^")
+    below, above = ns <= data["d"] - 2, ns >= data["d"] + 2  # two branches: the mean is +inf in between
+    mean_band(ax, ns[below], data["sim"]["ols"][:, below], label="OLS on prompts (|n-d| >= 2)", color="tab:red",
+              marker="^")
+    mean_band(ax, ns[above], data["sim"]["ols"][:, above], label="_", color="tab:red", marker="^")
+    ax.annotate("OLS: +inf at\nn = d-1, d, d+1", xy=(data["d"], 6.0), xytext=(data["d"] + 2, 6.5), fontsize=7.5,
+                color="tab:red", arrowprops=dict(arrowstyle="->", color="tab:red", lw=0.8))
     mean_band(ax, ns, data["sim"]["gd_opt"], label="one-step GD eta* on prompts", color="tab:blue", marker="o")
     mean_band(ax, data["lsa_ns"], data["lsa_trained"], label="trained full LSA", color="tab:purple", marker="D")
     ax.set_yscale("log")
@@ -55,5 +59,5 @@ def draw(data):
     ax.set_ylabel("excess risk E(y_hat - y)^2 - sigma^2")
     ax.set_title(f"In-context linear regression, d = {data['d']}, sigma^2 = {data['sigma2']:g}, "
                  f"{data['n_seeds']} seeds x prompts (trained LSA: 4 seeds)", fontsize=9.5)
-    ax.legend(fontsize=7, loc="lower left", ncol=1)
+    ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

@@ -23,6 +23,7 @@ def load(store) -> dict:
         "err": np.stack([sim.metric(df_an, f"err_m{m}") for m in an.eval_lengths], axis=1),
         "c_grid": c_grid, "scales": np.array(iso.eval_scales),
         "lsa_theory": np.array([th.population_loss(G_iso, c * c * iso.Sigma, iso.n, iso.sigma2) for c in c_grid]),
+        "retrained": np.array([th.optimal_loss(c * c * iso.Sigma, iso.n, iso.sigma2) for c in c_grid]),
         "ols_theory": iso.sigma2 + th.min_norm_ols_excess_risk(iso.d, iso.n, iso.sigma2),
         "lsa": np.stack([sim.metric(df_iso, f"lsa_scale{float(c):g}") for c in iso.eval_scales], axis=1),
         "ols": np.stack([sim.metric(df_iso, f"ols_scale{float(c):g}") for c in iso.eval_scales], axis=1),
@@ -46,6 +47,8 @@ def draw(data):
     a.set_title("Test-length shift (Ahn spectrum, noiseless)", fontsize=10)
     a.legend(fontsize=8)
     b.plot(data["c_grid"], data["lsa_theory"], label="LSA at Gamma*: L(Gamma*; c^2 Sigma) (theory)", **THEORY_STYLE)
+    b.plot(data["c_grid"], data["retrained"], color="black", ls="--", lw=1.0,
+           label="LSA trained at the test scale: L*(c^2 Sigma) (theory)")
     b.axhline(data["ols_theory"], color="tab:red", lw=1.2, label="OLS: sigma^2 (1 + d/(n-d-1)) (theory)")
     mean_band(b, data["scales"], data["lsa"], label="trained LSA", color="tab:blue")
     mean_band(b, data["scales"], data["ols"], label="OLS, same prompts", color="tab:red", marker="s")

@@ -44,12 +44,12 @@ def test_planted_bug_perturbed_prediction_fails(evaluated, cid):
     assert not all(k.passed for k in checks)
 
 
-def test_planted_bug_untrained_layer_fails_claim_1(tmp_path, monkeypatch):
+def test_planted_bug_untrained_layer_fails_claim_2(tmp_path, monkeypatch):
     """Break the simulator: 3 Adam steps instead of the budget; the model is far from Gamma*."""
     original = claims_icl._train
     monkeypatch.setattr(claims_icl, "_train", lambda size, **kw: original(size, **{**kw, "steps": 3}))
     ctx = Context(size="test", device="cpu", dtype="float64", store=Store(tmp_path / "r"))
-    assert not CLAIMS["icl.1"].evaluate(ctx).passed
+    assert not CLAIMS["icl.2"].evaluate(ctx).passed
 
 
 def test_planted_bug_wrong_gamma_extraction_fails_claim_3(tmp_path, monkeypatch):
@@ -60,13 +60,18 @@ def test_planted_bug_wrong_gamma_extraction_fails_claim_3(tmp_path, monkeypatch)
     assert not CLAIMS["icl.3"].evaluate(ctx).passed
 
 
-def test_planted_bug_wrong_ridge_fails_claim_6(tmp_path, monkeypatch):
+def test_planted_bug_wrong_ridge_fails_claim_6(evaluated, tmp_path, monkeypatch):
     """Break the reference predictor: ridge with 4x the Bayes lambda is no longer Bayes optimal."""
+    ctx, out = evaluated
+    pred, meas, _ = out["icl.6"]
     original = sim.reference_weights
     monkeypatch.setattr(sim, "reference_weights",
                         lambda X, y, p, s2, t2: original(X, y, p, 4 * s2 if p == "ridge" else s2, t2))
-    ctx = Context(size="test", device="cpu", dtype="float64", store=Store(tmp_path / "r"))
-    assert not CLAIMS["icl.6"].evaluate(ctx).passed
+    fresh = Context(size="test", device="cpu", dtype="float64", store=Store(tmp_path / "r"))
+    cfg = claims_icl.reference_config("test")
+    tab = claims_icl._reference_table(fresh.run(sim.run_reference, cfg, claims_icl.seeds("test")))
+    broken = {**meas, **{k: v.to_numpy().T for k, v in tab.items()}}
+    assert not all(k.passed for k in CLAIMS["icl.6"].compare(pred, broken, ctx))
 
 
 def test_report_runs_cover_every_claim_run(evaluated):

@@ -270,3 +270,35 @@ def test_loss_formula_against_plain_monte_carlo():
 def test_bad_input_names_the_argument(call, field):
     with pytest.raises(ValueError, match=field):
         call()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["isotropic", "anisotropic", "inverse_prior", "relu"])
+def test_empirical_minimiser_matches_gamma_star(case):
+    """P1/P9: Gamma_fit, the least-squares fit of y_q on the features x_q (x) h over fresh prompts (the empirical global
+    minimiser of the reduced problem, no formula involved), agrees with Gamma*. 16 independent batches give the SE of
+    each entry; the mean standardised squared deviation over the d^2 entries is ~ chi^2_{d^2}/d^2 (<= 3 w.p. ~0.998)."""
+    d, n, s2, B, k = 3, 10, 0.04, 100000, 16
+    spectrum = np.array([1.0, 0.25, 0.5]) if case in ("anisotropic", "inverse_prior") else np.ones(d)
+    Sigma = np.diag(spectrum)
+    Omega = np.linalg.inv(Sigma) if case == "inverse_prior" else np.eye(d)
+    if case == "relu":
+        want = th.nonlinear_eta(d, n, s2, "relu") * np.eye(d)
+    else:
+        want = th.optimal_gamma(Sigma, n, s2, Omega)
+    rng = np.random.default_rng(12345)
+    fits = []
+    for _ in range(k):
+        X = rng.standard_normal((B, n + 1, d)) * np.sqrt(spectrum)
+        w = rng.standard_normal((B, d)) @ np.linalg.cholesky(Omega).T
+        f = np.einsum("bnd,bd->bn", X, w)
+        if case == "relu":
+            f = np.maximum(f, 0)
+        y = f + np.sqrt(s2) * rng.standard_normal((B, n + 1))
+        h = np.einsum("bnd,bn->bd", X[:, :n], y[:, :n]) / n
+        feats = (X[:, n, :, None] * h[:, None, :]).reshape(B, d * d)  # y_hat = x_q^T Gamma h = <x_q h^T, Gamma>
+        fits.append(np.linalg.lstsq(feats, y[:, n], rcond=None)[0].reshape(d, d))
+    fits = np.array(fits)
+    se = fits.std(axis=0, ddof=1) / math.sqrt(k)
+    stat = np.mean(((fits.mean(axis=0) - want) / se) ** 2)
+    assert stat <= 3.0, (fits.mean(axis=0), want, se)
