@@ -191,15 +191,17 @@ def test_presets_and_sweeps_are_valid():
 
 
 @pytest.mark.gpu
-def test_cuda_matches_cpu(cuda_device):
-    cfg = sim.Config(d=3, n=6, steps=30, batch=128, eval_batch=1024, prompt_dtype="run", eval_lengths=(20,))
-    cpu = sim.run(cfg, [0, 1], device="cpu", dtype="float64")
-    gpu = sim.run(cfg, [0, 1], device=cuda_device, dtype="float64")
-    # different generators on CUDA: the draws differ, so compare the learned Gamma and loss statistically
-    G_cpu, G_gpu = sim.gamma_from_table(cpu, 3), sim.gamma_from_table(gpu, 3)
-    assert np.abs(G_cpu.mean(0) - G_gpu.mean(0)).max() < 0.1
-    red = sim.ReducedConfig(d=3, n=6, steps=500, log_every=100)
-    a = sim.run_reduced(red, [0], device="cpu", dtype="float64")
-    b = sim.run_reduced(red, [0], device=cuda_device, dtype="float64")
-    # deterministic algorithm, same init up to the generator: compare the converged loss
-    assert a[a.metric == "loss"]["value"].iloc[-1] == pytest.approx(b[b.metric == "loss"]["value"].iloc[-1], rel=1e-3)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_cuda_path_reaches_the_optimum(cuda_device, dtype):
+    """The CUDA path is the same code; CUDA generators draw other numbers, so check the outcome, not the digits:
+    the trained layer lands near Gamma* and the reduced gradient flow on Gamma_Z^-1, as on the CPU."""
+    cfg = sim.Config(d=3, n=10, steps=300, batch=512, eval_batch=8192, lr=0.05, init="zfb", eval_lengths=(20,))
+    df = sim.run(cfg, [0, 1], device=cuda_device, dtype=dtype)
+    G = sim.gamma_from_table(df, 3)
+    G_star = th.optimal_gamma(cfg.Sigma, cfg.n, cfg.sigma2)
+    assert np.all(np.linalg.norm(G - G_star, axis=(1, 2)) / np.linalg.norm(G_star) < 0.15)
+    assert np.all(np.abs(sim.metric(df, "eval_loss") / th.optimal_loss(cfg.Sigma, cfg.n, cfg.sigma2) - 1) < 0.1)
+    red = sim.ReducedConfig(d=3, n=10, spectrum=(1.0, 0.5, 0.25), steps=20000, log_every=10000)
+    G_red = sim.gamma_from_table(sim.run_reduced(red, [0], device=cuda_device, dtype=dtype), 3)[0]
+    G_z = th.zfb_gamma(red.Sigma, red.n)
+    assert np.linalg.norm(G_red - G_z) / np.linalg.norm(G_z) < (1e-6 if dtype == "float64" else 1e-4)
