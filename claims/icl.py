@@ -2,7 +2,9 @@ r"""Claims for one-layer linear self-attention learning linear regression in con
 
 Tolerance rules used below (shared/briefs/icl.md §5):
 
-- Monte-Carlo means over seeds: ``Z_SUITE·SE`` (suite-wide false-alarm budget), SE over seeds.
+- Monte-Carlo means: ``Z_SUITE·SE`` (suite-wide false-alarm budget). Losses and errors are averages over
+  seeds × prompts, all i.i.d., so their SE is pooled over every prompt (:func:`pooled_check`, from the per-seed means
+  and mean squares the simulators store); per-seed quantities (entries of Gamma_eff) use the SE over seeds.
 - Trained models (rule 3): the loss on fresh prompts L_eval must satisfy L* - z·SE <= L_eval <= L* + z·SE + eps_L·L*
   (never significantly *below* the global minimum; above by at most the optimisation budget eps_L), and the learned
   Gamma_eff must lie within a relative Frobenius distance eps_Gamma of Gamma*. The budgets are fixed per size before

@@ -40,7 +40,7 @@ def _fail(field: str, value, valid: str):
     raise ValueError(f"{field}={value!r} is not valid; {valid}")
 
 
-def _check_common(cfg, prefix: str = ""):
+def _check_common(cfg):
     if not isinstance(cfg.d, int) or cfg.d < 1 or cfg.d > 64:
         _fail("d", cfg.d, "need an integer 1 <= d <= 64")
     if not isinstance(cfg.n, int) or cfg.n < 1:
@@ -63,7 +63,7 @@ class Config:
     n: int = 20                         # context length of the training prompts (rho = n)
     sigma2: float = 0.01                # label-noise variance sigma^2 (training and test)
     tau2: float = 1.0                   # prior scale: Omega = tau2·I or tau2·Sigma^-1
-    spectrum: tuple = ()                # eigenvalues of the diagonal covariance Sigma; () means I_d
+    spectrum: tuple[float, ...] = ()    # eigenvalues of the diagonal covariance Sigma; () means I_d
     prior: str = "identity"             # w ~ N(0, Omega): "identity" (tau2·I) or "inverse" (tau2·Sigma^-1)
     response: str = "linear"            # y = f(x) + eps with f = phi(w^T x), phi in linear | relu | tanh
     init: str = "gaussian"              # "gaussian" (i.i.d. N(0, init_scale^2)) or "zfb" (ZFB Assumption 3.3)
@@ -75,8 +75,8 @@ class Config:
     batch: int = 1024                   # prompts per step and seed
     log_every: int = 0                  # record the batch loss every k steps (0: not at all)
     eval_batch: int = 16384             # fresh prompts per seed for the final evaluation
-    eval_lengths: tuple = ()            # extra test lengths m (linear responses; Wishart sampler; m >= d+1)
-    eval_scales: tuple = ()             # covariate scales c at test (x -> c·x), LSA and min-norm OLS, length n
+    eval_lengths: tuple[int, ...] = ()  # extra test lengths m (linear responses; Wishart sampler; m >= d+1)
+    eval_scales: tuple[float, ...] = ()  # covariate scales c at test (x -> c·x), LSA and min-norm OLS, length n
     prompt_dtype: str = "float32"       # dtype prompts are drawn in ("float32" for speed, or "run")
 
     def __post_init__(self):
@@ -376,7 +376,7 @@ class ReducedConfig:
     n: int = 20                         # context length N of the population loss
     sigma2: float = 0.0                 # label-noise variance (ZFB: 0)
     tau2: float = 1.0                   # prior scale
-    spectrum: tuple = ()                # eigenvalues of the diagonal Sigma (Lambda); () means I_d
+    spectrum: tuple[float, ...] = ()    # eigenvalues of the diagonal Sigma (Lambda); () means I_d
     prior: str = "identity"             # "identity" or "inverse" (Omega = tau2·Sigma^-1)
     init_scale: float = 0.1             # sigma of the ZFB init (c = sigma, A = sigma·Theta Theta^T/||.||_F)
     lr: float = 0.05                    # step of gradient descent on (1/2)·L (small: gradient-flow discretisation)
@@ -460,7 +460,7 @@ class ReferenceConfig:
     """Reference predictors on fresh isotropic prompts for several context lengths (Akyürek et al. baselines)."""
 
     d: int = 8                          # input dimension
-    ns: tuple = (1, 2, 4, 6, 7, 8, 9, 10, 12, 16, 24, 40)   # context lengths n
+    ns: tuple[int, ...] = (1, 2, 4, 6, 7, 8, 9, 10, 12, 16, 24, 40)  # context lengths n
     sigma2: float = 0.25                # label-noise variance
     tau2: float = 1.0                   # prior variance (w ~ N(0, tau2·I)); ridge uses lambda* = sigma2/tau2
     batch: int = 4096                   # prompts per n and seed

@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 import torch
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sims import icl as sim
 from sims import runtime
@@ -205,3 +207,21 @@ def test_cuda_path_reaches_the_optimum(cuda_device, dtype):
     G_red = sim.gamma_from_table(sim.run_reduced(red, [0], device=cuda_device, dtype=dtype), 3)[0]
     G_z = th.zfb_gamma(red.Sigma, red.n)
     assert np.linalg.norm(G_red - G_z) / np.linalg.norm(G_z) < (1e-6 if dtype == "float64" else 1e-4)
+
+
+@given(st.integers(1, 6), st.integers(1, 100), st.integers(0, 2**31 - 1))
+def test_balancedness_is_conserved_by_the_flow(d, n, seed):
+    """P11: for Gamma = c A^T, d/dt (c^2 - ||A||_F^2) = -2c dL/dc + 2<A, dL/dA> = 0 exactly (autograd on the exact
+    loss), so gradient flow conserves it; GD breaks it only at O(lr^2) per step."""
+    rng = np.random.default_rng(seed)
+    lam = np.exp(rng.uniform(-2, 2, d))
+    Sigma = torch.as_tensor(np.diag(lam))
+    K = torch.as_tensor(th.second_moment_h(np.diag(lam), n, 0.1))
+    c = torch.tensor(float(rng.standard_normal()), dtype=torch.float64, requires_grad=True)
+    A = torch.as_tensor(rng.standard_normal((d, d)), dtype=torch.float64).requires_grad_(True)
+    Gamma = c * A.T
+    L = -2 * torch.trace(Gamma @ Sigma @ Sigma) + torch.trace(Gamma.T @ Sigma @ Gamma @ K)
+    gc, gA = torch.autograd.grad(L, (c, A))
+    rate = -2 * c * gc + 2 * (A * gA).sum()
+    scale = (c.abs() * gc.abs() + (A.abs() * gA.abs()).sum()).item()
+    assert abs(rate.item()) <= 1e-12 * max(scale, 1.0)
