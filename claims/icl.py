@@ -194,11 +194,11 @@ def _m1(ctx):
     bal = df[df["metric"] == "balance"].pivot(index="seed", columns="step", values="value").to_numpy()
     out["gf"] = {"Gamma": _gammas(df, red.d), "balance_drift": float(np.abs(bal[:, -1] - bal[:, 0]).max())}
     L_star = th.optimal_loss(aniso_config(ctx.size).Sigma, 20, 0.0)
-    out["note"] = (f"odd-term sizes ||A^T u_x||, |u_y|·||k|| (mean over seeds): iso {out['iso']['odd_x'].mean():.3g}, "
+    out["note"] = (f"odd-term sizes ‖A^T u_x‖, |u_y|·‖k‖ (mean over seeds): iso {out['iso']['odd_x'].mean():.3g}, "
                    f"{out['iso']['odd_y'].mean():.3g}; aniso {out['aniso']['odd_x'].mean():.3g}, "
                    f"{out['aniso']['odd_y'].mean():.3g}. Exact loss of the learned Gamma_eff exceeds L* by "
                    f"{np.mean(out['aniso']['L_gamma']) / L_star - 1:.2e} (aniso, relative). ZFB gradient flow "
-                   f"(GD lr {red.lr}, {red.steps} steps) changes c^2-||A||^2 by {out['gf']['balance_drift']:.2e}.")
+                   f"(GD lr {red.lr}, {red.steps} steps) changes c^2-‖A‖^2 by {out['gf']['balance_drift']:.2e}.")
     return out
 
 
@@ -211,7 +211,7 @@ def _c1(pred, meas, ctx):
     gf = _rel_err(meas["gf"]["Gamma"], pred["gf"]["Gamma"]).max()
     checks.append(Check("reduced model, gradient flow from the ZFB init: relative error of Gamma to Gamma_Z^-1",
                         0.0, float(gf), GF_TOL, f"step-budget residual {GF_TOL:g} (deterministic)", "below"))
-    checks.append(Check("reduced model: drift of c^2 - ||A||_F^2 (conserved by the flow)", 0.0,
+    checks.append(Check("reduced model: drift of c^2 - ‖A‖_F^2 (conserved by the flow)", 0.0,
                         meas["gf"]["balance_drift"], BALANCE_TOL, f"GD discretisation O(lr) <= {BALANCE_TOL:g}", "below"))
     return checks
 
