@@ -186,7 +186,7 @@ def _m1(ctx):
     for key, cfg in (("iso", iso_config(ctx.size)), ("aniso", aniso_config(ctx.size))):
         df = ctx.run(sim.run, cfg, s)
         G = _gammas(df, cfg.d)
-        out[key] = {"Gamma": G, **_losses(df, cfg),
+        out[key] = {"Gamma": G, **_losses(df, cfg), **_losses(df, cfg, "spd_opt", "spd"),
                     "L_gamma": np.array([th.population_loss(g, cfg.Sigma, cfg.n, cfg.sigma2) for g in G]),
                     "odd_x": sim.metric(df, "odd_x"), "odd_y": sim.metric(df, "odd_y")}
     red = reduced_config(ctx.size)
@@ -208,6 +208,10 @@ def _c1(pred, meas, ctx):
     for key, label in (("iso", "isotropic (MHM Thm 1)"), ("aniso", "anisotropic Sigma (ZFB Thm 4.1)")):
         checks.append(_gamma_check(label, meas[key]["Gamma"], pred[key]["Gamma"], eg))
         checks += _loss_checks(label, pred[key]["L"], *meas[key]["L_eval"], el)
+        spd = pooled_check("", 0.0, *meas[key]["spd"])
+        checks.append(Check(f"{label}: SPD (Akyürek) between the trained layer and one-step GD with Gamma*, prompt by "
+                            "prompt", 0.0, spd.measurement, spd.tolerance + el * pred[key]["L"],
+                            f"{spd.rule} + eps_L·L* (at the optimum SPD = L - L*)", "below", spd.ci, spd.se))
     gf = _rel_err(meas["gf"]["Gamma"], pred["gf"]["Gamma"]).max()
     checks.append(Check("reduced model, gradient flow from the ZFB init: relative error of Gamma to Gamma_Z^-1",
                         0.0, float(gf), GF_TOL, f"step-budget residual {GF_TOL:g} (deterministic)", "below"))

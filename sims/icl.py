@@ -284,18 +284,23 @@ def train(cfg: Config, seeds, *, device, dtype):
 
 
 def evaluate(W_PV, W_KQ, cfg: Config, gens, seeds, *, device, dtype) -> dict[str, torch.Tensor]:
-    """Final metrics per seed: loss on fresh prompts (plain Monte Carlo over prompts and queries), Gamma_eff,
-    odd-term sizes, and the optional test-length / covariate-scaling errors (with min-norm OLS on the same prompts)."""
+    """Final metrics per seed: loss on fresh prompts (plain Monte Carlo over prompts and queries), the SPD to the
+    optimal one-step GD predictor on the same prompts, Gamma_eff, odd-term sizes, and the optional test-length / covariate-scaling errors (with min-norm OLS on the same prompts)."""
     pdtype = torch.float32 if cfg.prompt_dtype == "float32" else dtype
     d = cfg.d
     out: dict[str, torch.Tensor] = {}
+    Gamma_star = torch.as_tensor(optimal_gamma(cfg), device=device, dtype=dtype)
     chunk = 8192
-    sq = []
+    sq, spd = [], []
     for start in range(0, cfg.eval_batch, chunk):
         B = min(chunk, cfg.eval_batch - start)
         G, x_q, f_q = sample_prompts(gens, cfg, B, cfg.n, device=device, pdtype=pdtype, dtype=dtype)
-        sq.append((lsa_predict(W_PV, W_KQ, G, x_q) - f_q) ** 2)
+        y_hat = lsa_predict(W_PV, W_KQ, G, x_q)
+        sq.append((y_hat - f_q) ** 2)
+        # Akyürek's SPD to the optimal one-step GD predictor x_q^T Gamma* h on the same prompts (h = G[:d, d])
+        spd.append((y_hat - torch.einsum("sbi,ij,sbj->sb", x_q, Gamma_star, G[..., :d, d])) ** 2)
     out["eval_loss"], out["eval_loss_sq"] = _mean_and_square(torch.cat(sq, dim=1) + cfg.sigma2)
+    out["spd_opt"], out["spd_opt_sq"] = _mean_and_square(torch.cat(spd, dim=1))
     Gamma = effective_gamma(W_PV, W_KQ)
     for i in range(d):
         for j in range(d):
@@ -311,6 +316,16 @@ def evaluate(W_PV, W_KQ, cfg: Config, gens, seeds, *, device, dtype) -> dict[str
             out[f"lsa_scale{float(c):g}"], out[f"lsa_scale{float(c):g}_sq"] = _mean_and_square(lsa)
             out[f"ols_scale{float(c):g}"], out[f"ols_scale{float(c):g}_sq"] = _mean_and_square(ols)
     return out
+
+
+def optimal_gamma(cfg: Config) -> np.ndarray:
+    """Gamma* of the config's prompt law: the closed form for linear responses, eta_f·I for ReLU/tanh (x ~ N(0, I),
+    w ~ N(0, I) there; with another Sigma or prior the nonlinear optimum has no closed form here and NaN is returned)."""
+    if cfg.response == "linear":
+        return theory.optimal_gamma(cfg.Sigma, cfg.n, cfg.sigma2, cfg.Omega)
+    if cfg.spectrum == () and cfg.prior == "identity" and cfg.tau2 == 1.0:
+        return theory.nonlinear_eta(cfg.d, cfg.n, cfg.sigma2, cfg.response) * np.eye(cfg.d)
+    return np.full((cfg.d, cfg.d), np.nan)
 
 
 def _mean_and_square(errors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
