@@ -192,22 +192,6 @@ def _selection(z_sched, config: Config):
 
 
 # -------------------------------------------------------------------------------------------------- simulator
-class _one_cpu_thread:
-    """One intra-op thread on the CPU: the iteration is a chain of small ops whose thread hand-offs cost more than
-    they save (12x slower on a busy 2-core machine); sweeps parallelise over configs instead. Restored on exit."""
-
-    def __init__(self, device):
-        self.active = device.type == "cpu"
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads()
-        if self.active:
-            torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.saved)
-
-
 def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     """Monte-Carlo run of ``config.variant`` for all ``seeds`` at once; tidy table of per-seed metrics.
 
@@ -221,7 +205,7 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     dtype = runtime.resolve_dtype(dtype, device)
     seeds = [int(s) for s in seeds]
     data = problem(config)
-    with _one_cpu_thread(device):
+    with runtime.cpu_threads(device):
         out = simulate(config, data, runtime.generators(seeds, device), device=device, dtype=dtype)
     steps = config.steps
     table = runtime.long_table(seeds, {"nmsd": out["nmsd"], "nmsd_global": out["nmsd_global"]}, steps=steps)

@@ -18,7 +18,6 @@ E E^T/n (exactly the same number as :func:`lsa_full`, the literal layer; tests c
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -233,22 +232,6 @@ def init_weights(gens, cfg, *, device, dtype) -> tuple[torch.Tensor, torch.Tenso
 
 
 # ---------------------------------------------------------------------------------------------- main sim
-@contextmanager
-def cpu_single_thread(device: torch.device):
-    """Run on one CPU thread. Every op here works on small tensors (<= ~10^6 elements), where torch's intra-op
-    threads add spin-waits and nothing else: measured 1.2x slower on an idle 2-core machine and ~10x slower when its
-    cores are shared. The previous thread count is restored on exit."""
-    if device.type != "cpu":
-        yield
-        return
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def _lr_at(cfg, step: int) -> float:
     if cfg.schedule == "constant":
         return cfg.lr
@@ -355,7 +338,7 @@ def run(config: Config, seeds, *, device="auto", dtype="auto") -> pd.DataFrame:
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     seeds = [int(s) for s in seeds]
-    with cpu_single_thread(device):
+    with runtime.cpu_threads(device):
         W_PV, W_KQ, steps, losses, gens = train(config, seeds, device=device, dtype=dtype)
         final = runtime.long_table(seeds, evaluate(W_PV, W_KQ, config, gens, seeds, device=device, dtype=dtype))
     if losses is None:
@@ -424,7 +407,7 @@ def run_reduced(config: ReducedConfig, seeds, *, device="auto", dtype="auto") ->
     Logs the loss L and the balancedness c^2 - \|A\|_F^2 (conserved by gradient flow, ZFB §5)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
-    with cpu_single_thread(device):
+    with runtime.cpu_threads(device):
         return _run_reduced(config, [int(s) for s in seeds], device, dtype)
 
 
@@ -524,7 +507,7 @@ def run_reference(config: ReferenceConfig, seeds, *, device="auto", dtype="auto"
     square (``<name>_sq``, for a standard error pooled over all prompts) and, for OLS, the median (``ols_median``; its mean diverges at n in {d-1, d, d+1}). Columns seed, n, metric, value."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
-    with cpu_single_thread(device):
+    with runtime.cpu_threads(device):
         return _run_reference(config, [int(s) for s in seeds], device, dtype)
 
 

@@ -23,29 +23,20 @@ from sims import runtime
 from theory import lssl as theory
 
 KINDS = ("legs", "legt", "fout", "lagt", "random")
-CPU_THREADS = 1
-"""Torch intra-op threads while a simulator runs on the CPU. The ops are small (N <= 256 matmuls, one FFT per
-sequence), so threads only add synchronisation: on the shared 2-core machine one delay-task run took 2.1 s CPU with
-one thread and 14.9 s with two. Restored afterwards."""
 MODES = ("conv", "scan")
 METHODS = ("forward_euler", "backward_euler", "bilinear", "zoh", "zoh_euler")
 
 
 def cpu_threads(fn):
-    """Run a simulator with CPU_THREADS torch threads on the CPU (see CPU_THREADS), restoring the setting."""
+    """Run a simulator on one torch thread on the CPU (``runtime.cpu_threads``): the ops are small (N <= 256
+    matmuls, one FFT per sequence); one delay-task run took 2.1 s CPU with one thread and 14.9 s with two."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(config, seeds, *, device="cpu", dtype=torch.float64):
         dev = runtime.resolve_device(device)
-        if dev.type != "cpu":
+        with runtime.cpu_threads(dev):
             return fn(config, seeds, device=dev, dtype=dtype)
-        before = torch.get_num_threads()
-        torch.set_num_threads(min(before, CPU_THREADS))
-        try:
-            return fn(config, seeds, device=dev, dtype=dtype)
-        finally:
-            torch.set_num_threads(before)
 
     return wrapper
 

@@ -14,6 +14,8 @@ settings.register_profile("explore", deadline=None, max_examples=500)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 os.environ.setdefault("THEORY_TESTBED_QUIET", "1")
+# Tests use small tensors, where intra-op threads only add hand-offs; xdist runs one process per core instead.
+torch.set_num_threads(1)
 
 
 @pytest.fixture

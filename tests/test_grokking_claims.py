@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from claims import grokking as cg
 from claims.core import Context, perturb
@@ -15,10 +14,7 @@ from sims.store import Store
 @pytest.fixture(scope="module")
 def ctx(tmp_path_factory):
     """One store for the module: the planted-bug tests reuse the passing runs (same keys) where they can."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield Context(size="test", device="cpu", dtype="float64", store=Store(tmp_path_factory.mktemp("grok")), n_jobs=1)
-    torch.set_num_threads(before)
+    return Context(size="test", device="cpu", dtype="float64", store=Store(tmp_path_factory.mktemp("grok")), n_jobs=1)
 
 
 def claim(number: int):

@@ -13,15 +13,6 @@ from sims import runtime
 from theory import grokking as th
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny problems run fastest (and least disturbed by other jobs) on one thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 TINY = sim.Config(M=11, fraction=0.6, K=16, lr=1e-2, weight_decay=1e-3, epochs=20, log_every=5)
 
 

@@ -11,14 +11,6 @@ from sims import lssl as S
 BY_ID = {c.id: c for c in L.CLAIMS}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def shared_ctx(tmp_path_factory):
     """One store for the unperturbed claims, so a planted prediction bug reuses the cached measurement."""

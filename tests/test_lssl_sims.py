@@ -20,15 +20,6 @@ F64, F32 = torch.float64, torch.float32
 TINY_DELAY = S.Config(kinds=("legt", "random"), N=16, L=128, lag=32, n_train=2, n_test=2, steps=6, log_every=2)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small ops: one torch thread is faster on the shared machine (see sims.lssl.CPU_THREADS)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def random_layer(seed, S_, H, N, dtype, method="bilinear", device="cpu"):
     gens = runtime.generators([seed + i for i in range(S_)], device)
     M = runtime.randn(gens, (H, N, N), device=device, dtype=dtype) / math.sqrt(N)
