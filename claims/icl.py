@@ -145,8 +145,7 @@ def shift_bias_bound(Gamma_star, train, test, excess) -> float:
 
     |L_te(Gamma* + delta) - L_te(Gamma*)| <= 2\sqrt{e}\,\|H_tr^{-1/2} g_te\| + e\,\lambda_max(H_tr^{-1/2} H_te H_tr^{-1/2}),
 
-    with g_te = 
-abla L_te(Gamma*), H = K (x) Sigma, \|H_tr^{-1/2} g\|^2 = tr(g^T Sigma_tr^{-1} g K_tr^{-1}).
+    with g_te = \nabla L_te(Gamma*), H = K (x) Sigma, \|H_tr^{-1/2} g\|^2 = tr(g^T Sigma_tr^{-1} g K_tr^{-1}).
     ``train`` and ``test`` are (Sigma, n, sigma2) triples (Omega = I). Exact: both losses are quadratics in Gamma.
     """
     S_tr, n_tr, s2_tr = train

@@ -205,7 +205,7 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     dtype = runtime.resolve_dtype(dtype, device)
     seeds = [int(s) for s in seeds]
     data = problem(config)
-    with runtime.cpu_threads(device):
+    with runtime.one_cpu_thread(device):
         out = simulate(config, data, runtime.generators(seeds, device), device=device, dtype=dtype)
     steps = config.steps
     table = runtime.long_table(seeds, {"nmsd": out["nmsd"], "nmsd_global": out["nmsd_global"]}, steps=steps)

@@ -338,7 +338,7 @@ def run(config: Config, seeds, *, device="auto", dtype="auto") -> pd.DataFrame:
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     seeds = [int(s) for s in seeds]
-    with runtime.cpu_threads(device):
+    with runtime.one_cpu_thread(device):
         W_PV, W_KQ, steps, losses, gens = train(config, seeds, device=device, dtype=dtype)
         final = runtime.long_table(seeds, evaluate(W_PV, W_KQ, config, gens, seeds, device=device, dtype=dtype))
     if losses is None:
@@ -407,7 +407,7 @@ def run_reduced(config: ReducedConfig, seeds, *, device="auto", dtype="auto") ->
     Logs the loss L and the balancedness c^2 - \|A\|_F^2 (conserved by gradient flow, ZFB §5)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
-    with runtime.cpu_threads(device):
+    with runtime.one_cpu_thread(device):
         return _run_reduced(config, [int(s) for s in seeds], device, dtype)
 
 
@@ -507,7 +507,7 @@ def run_reference(config: ReferenceConfig, seeds, *, device="auto", dtype="auto"
     square (``<name>_sq``, for a standard error pooled over all prompts) and, for OLS, the median (``ols_median``; its mean diverges at n in {d-1, d, d+1}). Columns seed, n, metric, value."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
-    with runtime.cpu_threads(device):
+    with runtime.one_cpu_thread(device):
         return _run_reference(config, [int(s) for s in seeds], device, dtype)
 
 

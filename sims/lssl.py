@@ -28,14 +28,14 @@ METHODS = ("forward_euler", "backward_euler", "bilinear", "zoh", "zoh_euler")
 
 
 def cpu_threads(fn):
-    """Run a simulator on one torch thread on the CPU (``runtime.cpu_threads``): the ops are small (N <= 256
+    """Run a simulator on one torch thread on the CPU (``runtime.one_cpu_thread``): the ops are small (N <= 256
     matmuls, one FFT per sequence); one delay-task run took 2.1 s CPU with one thread and 14.9 s with two."""
     import functools
 
     @functools.wraps(fn)
     def wrapper(config, seeds, *, device="cpu", dtype=torch.float64):
         dev = runtime.resolve_device(device)
-        with runtime.cpu_threads(dev):
+        with runtime.one_cpu_thread(dev):
             return fn(config, seeds, device=dev, dtype=dtype)
 
     return wrapper

@@ -179,19 +179,22 @@ def long_table(seeds: Sequence[int], metrics: dict[str, torch.Tensor | np.ndarra
 
 
 @contextlib.contextmanager
-def cpu_threads(device: torch.device | str, n: int = 1):
-    """Run the enclosed torch work on ``n`` intra-op threads when on the CPU, restoring the count on exit.
+def one_cpu_thread(device: torch.device | str):
+    """Run the enclosed torch work on one intra-op thread when on the CPU. The count stays at one afterwards.
 
-    The simulators here chain many small ops (tensors of <= ~1e6 elements), where torch's intra-op threads cost
-    spin-waits and hand-offs and save nothing: measured 1.2x slower on an idle 2-core machine and 5-12x slower when
-    the cores are shared. Sweeps parallelise over configs instead (one thread per worker).
+    Why one: the simulators chain many small ops (tensors of <= ~1e6 elements), where intra-op threads cost
+    spin-waits and hand-offs and save nothing (measured 1.2x slower on an idle 2-core machine, 5-12x slower when
+    the cores are shared); sweeps parallelise over configs instead.
+    Why it is not restored: with torch 2.13's CPU build, ``torch.set_num_threads(n)`` for any n > 1 followed by a
+    batched ``torch.linalg.solve`` of size >= 256 fails once inside MKL ("Pivots given to lu_solve must all be
+    greater or equal to 1"; reproduced in tests/test_runtime.py). Only ever lowering the count to one avoids it.
     """
-    if torch.device(device).type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(before, n)))
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
+    use_one_cpu_thread(device)
+    yield
+
+
+def use_one_cpu_thread(device: torch.device | str) -> None:
+    """Lower torch to one intra-op thread for the rest of the process when ``device`` is the CPU (see
+    :func:`one_cpu_thread`); sweep workers call it once at start."""
+    if torch.device(device).type == "cpu" and torch.get_num_threads() != 1:
+        torch.set_num_threads(1)

@@ -167,10 +167,8 @@ def run_one(fn: Callable, config, seeds: Sequence[int], device: str, dtype: str,
             threads: int | None = None, sweep_name: str | None = None, log_path: str | None = None) -> pd.DataFrame:
     """One run through the store: the unit of work of every backend. With ``sweep_name`` it leaves a running
     marker while it works and a failed marker (traceback, log path) if it raises."""
-    if threads is not None:
-        import torch
-
-        torch.set_num_threads(threads)
+    if threads == 1:
+        runtime.use_one_cpu_thread("cpu")  # a worker process: one thread for its whole life
     store = Store(root)
     if sweep_name is None:
         return store.run(fn, config, seeds, device=device, dtype=dtype)

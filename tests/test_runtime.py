@@ -64,3 +64,21 @@ def test_long_table_shapes():
     assert list(df.columns) == ["seed", "step", "metric", "value"] and len(df) == 6
     with pytest.raises(ValueError, match="loss"):
         runtime.long_table([0, 1, 2], {"loss": np.ones((2, 3))}, steps=[10, 20, 30])
+
+
+def test_one_cpu_thread_keeps_batched_solves_working():
+    """Regression: restoring torch to 2 threads after a one-thread section made the next batched LU of size >= 256
+    fail inside MKL (torch 2.13 CPU). The helper only ever lowers the count; run in a fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import torch\n"
+        "from sims import runtime\n"
+        "for _ in range(3):\n"
+        "    with runtime.one_cpu_thread('cpu'):\n"
+        "        A = torch.randn(3, 256, 256, dtype=torch.float64)\n"
+        "        torch.linalg.solve(A @ A.mT + torch.eye(256), torch.randn(3, 256, 7, dtype=torch.float64))\n"
+        "assert torch.get_num_threads() == 1\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
