@@ -148,10 +148,11 @@ def test_cuda_matches_cpu(cuda_device):
 
 
 @pytest.mark.gpu
-def test_cuda_float32_paper_scale_plateau(cuda_device):
-    """Paper scale on the GPU in float32: RERCE C=K plateau within 0.5 dB of the float64 CPU value -35.06 dB."""
+def test_cuda_paper_scale_plateau(cuda_device):
+    """Paper scale on the GPU: RERCE C=K plateau within 0.5 dB of the float64 CPU value -35.06 dB. float64: in
+    float32 the paper-scale iteration (W = 1e4·I) diverges to inf, on the CPU as on an H100 (seen 2026-11-26)."""
     cfg = replace(sim.PAPER, C=100, n_iter=100, window=50)
-    df = sim.run(cfg, runtime.seed_list(10), device=cuda_device, dtype=torch.float32)
+    df = sim.run(cfg, runtime.seed_list(10), device=cuda_device, dtype=torch.float64)
     x = df[df.metric == "nmsd_window"].value.mean()
     assert abs(10 * math.log10(x) + 35.06) < 0.5
 
