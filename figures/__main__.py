@@ -24,8 +24,7 @@ def main(argv=None) -> int:
             print(f"{name:<40} missing results: {err}", file=sys.stderr)
             continue
         print(f"{name:<40} {status:<10} {time.perf_counter() - start:5.1f}s", flush=True)
-    if not args.systems:
-        update_readme_gallery(figure_modules())
+    update_readme_gallery(figure_modules())
     return 1 if failed else 0
 
 

@@ -96,8 +96,8 @@ def update_readme_gallery(names: list[str]) -> None:
         if not (OUT / f"{name}.png").exists():
             continue
         source = (Path(__file__).resolve().parent / f"{name}.py").read_text()
-        doc = (ast.get_docstring(ast.parse(source)) or name).strip().split("\n")[0]
-        lines += [f"**{name}**: {doc}", "", f"![{doc}](figures/out/{name}.png)", ""]
+        doc = " ".join((ast.get_docstring(ast.parse(source)) or name).strip().split("\n\n")[0].split())
+        lines += [f"**{name}**: {doc}", "", f"![{name}](figures/out/{name}.png)", ""]
     text = readme.read_text()
     head, rest = text.split(start, 1)
     _, tail = rest.split(end, 1)

@@ -71,3 +71,18 @@ def test_report_merges_systems_and_updates_readme(tmp_path, test_ctx, monkeypatc
     report.update_readme(merged, readme)
     body = readme.read_text()
     assert "old" not in body and "icl.1" in body and body.startswith("intro") and body.endswith("outro\n")
+
+
+def test_the_false_alarm_budget_covers_every_monte_carlo_check_of_the_report():
+    """Z_SUITE spreads the false-alarm budget over N_MC_CHECKS checks; the report must not hold more of them."""
+    import json
+    from pathlib import Path
+
+    from theory.stats import N_MC_CHECKS
+
+    path = Path(__file__).resolve().parent.parent / "reports" / "validation.json"
+    if not path.exists():
+        pytest.skip("no report yet (make validate)")
+    claims = json.loads(path.read_text())["claims"]
+    n_mc = sum("SE" in check["rule"] for claim in claims for check in claim["checks"])
+    assert 0 < n_mc <= N_MC_CHECKS
