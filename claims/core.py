@@ -86,6 +86,8 @@ class Context:
     store: Store = field(default_factory=Store)
     n_jobs: int = 1
     seeds_used: int = 0
+    reused_wall_s: float = 0.0
+    """Simulation time of the runs this claim found already in the store (from their manifests)."""
 
     def __post_init__(self):
         if self.size not in SIZES:
@@ -97,15 +99,25 @@ class Context:
         """One simulation through the store (cache hit if already run); ``dtype`` overrides the context's, so one
         claim can check float32 and float64 side by side."""
         self.seeds_used = max(self.seeds_used, len(seeds))
-        return self.store.run(fn, config, seeds, device=self.torch_device, dtype=dtype or self.torch_dtype)
+        dtype = dtype or self.torch_dtype
+        self._count_reused(fn, [config], seeds, dtype)
+        return self.store.run(fn, config, seeds, device=self.torch_device, dtype=dtype)
 
     def sweep(self, fn: Callable, configs: Sequence, seeds: Sequence[int], desc: str = ""):
         """Many configs of one simulator through the sweep runner; tables in config order."""
         from sims.sweep import run_many
 
         self.seeds_used = max(self.seeds_used, len(seeds))
+        self._count_reused(fn, configs, seeds, self.torch_dtype)
         return run_many(fn, configs, seeds, device=self.torch_device, dtype=self.torch_dtype, store=self.store,
                         n_jobs=self.n_jobs, desc=desc)
+
+
+    def _count_reused(self, fn: Callable, configs: Sequence, seeds: Sequence[int], dtype) -> None:
+        for config in configs:
+            if self.store.has(fn, config, seeds, device=self.torch_device, dtype=dtype):
+                manifest = self.store.manifest(fn, config, seeds, device=self.torch_device, dtype=dtype)
+                self.reused_wall_s += float(manifest.get("wall_time_s", 0.0))
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,7 @@ class Claim:
     def evaluate(self, ctx: Context) -> "ClaimResult":
         start = time.perf_counter()
         ctx.seeds_used = 0
+        ctx.reused_wall_s = 0.0
         prediction = self.predict(ctx)
         measurement = self.measure(ctx)
         checks = self.compare(prediction, measurement, ctx)
@@ -134,7 +147,7 @@ class Claim:
             raise ValueError(f"claim {self.id} produced no checks")
         return ClaimResult(
             claim=self, checks=tuple(checks), n_seeds=ctx.seeds_used, device=str(ctx.torch_device),
-            dtype=runtime.dtype_name(ctx.torch_dtype), size=ctx.size, wall_s=time.perf_counter() - start,
+            dtype=runtime.dtype_name(ctx.torch_dtype), size=ctx.size, wall_s=time.perf_counter() - start + ctx.reused_wall_s,
             note=str(measurement.get("note", "")) if isinstance(measurement, dict) else "")
 
 
@@ -147,6 +160,7 @@ class ClaimResult:
     dtype: str
     size: str
     wall_s: float
+    """Evaluation time plus the stored simulation time of cached runs: what the result cost, cached or not."""
     note: str = ""
 
     @property

@@ -60,8 +60,9 @@ def render_markdown(claims: list[dict], env: dict) -> str:
     lines = ["# Validation report", "",
              "Each claim: a theorem's prediction (theory/) against a training or Monte-Carlo measurement (sims/), "
              "with a stated tolerance. Measurements show the mean and its 95 % confidence interval in brackets "
-             "where they are random. Regenerate with `make validate`.", "",
-             "| claim | title | verdict | checks passed | seeds | device | dtype | wall (s) |",
+             "where they are random. Compute is the claim's evaluation time plus the stored simulation time of the runs it "
+             "read (runs shared by several claims count for each). Regenerate with `make validate`.", "",
+             "| claim | title | verdict | checks passed | seeds | device | dtype | compute (s) |",
              "|---|---|---|---|---|---|---|---|"]
     for r in claims:
         n_ok = sum(c["passed"] for c in r["checks"])
