@@ -252,8 +252,11 @@ def _solve(G, b, ridge, solver, gd_steps):
     eye = torch.eye(m, device=G.device, dtype=G.dtype)
     A = G + xi[:, None, None] * eye
     if solver == "ridge":
+        # Two triangular solves rather than torch.cholesky_solve: on an H100 (torch 2.11, CUDA 13) cholesky_solve
+        # raised "CUDA error: invalid argument" at the GPU preset's size (m ~ 1.8e4, float64); same arithmetic.
         L = torch.linalg.cholesky(A)
-        return torch.cholesky_solve(b, L)
+        z = torch.linalg.solve_triangular(L, b, upper=False)
+        return torch.linalg.solve_triangular(L.transpose(-1, -2), z, upper=True)
     # GD with weight decay: u <- u - eta (G u - b + xi u); eta = 1/lambda_max(A) converges to the ridge solution.
     eta = 1.0 / torch.linalg.eigvalsh(A)[:, -1]
     u = torch.zeros_like(b)
