@@ -13,7 +13,7 @@ timeout 150 python3 -m pytest -q -m gpu -p no:cacheprovider tests 2>&1 | tee "$O
 echo "test-gpu: $(( $(date +%s) - start )) s" | tee -a "$OUT/timings.txt"
 for s in ${SYSTEMS:-icl lssl admm grokking hierarchical}; do
   t0=$(date +%s)
-  timeout "$PER_SYSTEM" python3 -m claims "$s" --size gpu --device cuda 2>&1 | tee -a "$OUT/gpu-preset.log" | tail -12
+  timeout "$PER_SYSTEM" python3 -m claims "$s" --size gpu --device cuda --dtype float64 2>&1 | tee -a "$OUT/gpu-preset.log" | tail -12
   echo "gpu-preset $s: rc=${PIPESTATUS[0]} $(( $(date +%s) - t0 )) s" | tee -a "$OUT/timings.txt"
 done
 cp reports/validation-gpu.json reports/VALIDATION-gpu.md "$OUT/" 2>/dev/null

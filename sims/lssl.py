@@ -51,6 +51,16 @@ def _check_int(name, value, low, high=None):
         raise ValueError(f"{name}={value!r} must be an integer in [{low}, {high if high else 'inf'}]")
 
 
+def _check_dts(dts, T):
+    """Step sizes for a convergence-order fit: >= 2 of them, each in (0, T] and dividing T."""
+    if not isinstance(dts, tuple) or len(dts) < 2:
+        raise ValueError(f"dts={dts!r} must be a tuple of at least 2 step sizes")
+    for d in dts:
+        _check_pos("dts", d, 0.0, T)
+        if abs(T / d - round(T / d)) > 1e-9:
+            raise ValueError(f"dts={dts!r}: T/dt must be an integer (T={T}, dt={d})")
+
+
 def _check_pos(name, value, low=0.0, high=math.inf, closed=False):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and (
         low <= value <= high if closed else low < value <= high)
@@ -528,12 +538,7 @@ class OrdersConfig:
     def __post_init__(self):
         _check_int("N", self.N, 1, 256)
         _check_pos("T", self.T, 0.0, 1e4)
-        if not isinstance(self.dts, tuple) or len(self.dts) < 2:
-            raise ValueError(f"dts={self.dts!r} must be a tuple of at least 2 step sizes")
-        for d in self.dts:
-            _check_pos("dts", d, 0.0, self.T)
-            if abs(self.T / d - round(self.T / d)) > 1e-9:
-                raise ValueError(f"dts={self.dts!r}: T/dt must be an integer (T={self.T}, dt={d})")
+        _check_dts(self.dts, self.T)
         if not isinstance(self.methods, tuple) or any(m not in METHODS for m in self.methods):
             raise ValueError(f"methods={self.methods!r} must be a tuple of {METHODS}")
         if not isinstance(self.samplings, tuple) or any(s not in ("endpoint", "midpoint") for s in self.samplings):
@@ -612,12 +617,7 @@ class GatingConfig:
         _check_int("batch", self.batch, 1)
         _check_pos("z_scale", self.z_scale, 0.0, 20.0, closed=True)
         _check_pos("T", self.T, 0.0, 1e4)
-        if not isinstance(self.dts, tuple) or len(self.dts) < 2:
-            raise ValueError(f"dts={self.dts!r} must be a tuple of at least 2 step sizes")
-        for d in self.dts:
-            _check_pos("dts", d, 0.0, self.T)
-            if abs(self.T / d - round(self.T / d)) > 1e-9:
-                raise ValueError(f"dts={self.dts!r}: T/dt must be an integer (T={self.T}, dt={d})")
+        _check_dts(self.dts, self.T)
 
 
 def gated_recurrence(z, u):

@@ -189,7 +189,3 @@ def _device_name(dev) -> str:
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return platform.processor() or platform.machine()
-
-
-def default_store() -> Store:
-    return Store()

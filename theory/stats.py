@@ -55,16 +55,6 @@ def mean_ci(samples, level: float = 0.95) -> MeanCI:
     return MeanCI(mean, se, mean - half, mean + half, n)
 
 
-def bootstrap_ci(samples, stat=np.mean, level: float = 0.95, n_boot: int = 2000, seed: int = 0):
-    """Percentile bootstrap interval of ``stat`` over the first axis of ``samples`` (seeded, deterministic)."""
-    x = np.asarray(samples, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, x.shape[0], size=(n_boot, x.shape[0]))
-    boots = np.array([stat(x[i]) for i in idx])
-    lo, hi = np.quantile(boots, [0.5 - level / 2, 0.5 + level / 2], axis=0)
-    return float(stat(x)), lo, hi
-
-
 @dataclass(frozen=True)
 class SlopeFit:
     slope: float
