@@ -22,6 +22,7 @@ Reference: Wang, Nichani & Lee, arXiv 2311.13774, Sec. 3 (architecture (1), Algo
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -252,17 +253,35 @@ def _solve(G, b, ridge, solver, gd_steps):
     eye = torch.eye(m, device=G.device, dtype=G.dtype)
     A = G + xi[:, None, None] * eye
     if solver == "ridge":
-        # Two triangular solves rather than torch.cholesky_solve: on an H100 (torch 2.11, CUDA 13) cholesky_solve
-        # raised "CUDA error: invalid argument" at the GPU preset's size (m ~ 1.8e4, float64); same arithmetic.
-        L = torch.linalg.cholesky(A)
-        z = torch.linalg.solve_triangular(L, b, upper=False)
-        return torch.linalg.solve_triangular(L.transpose(-1, -2), z, upper=True)
+        return _cholesky_solve(A, b)
     # GD with weight decay: u <- u - eta (G u - b + xi u); eta = 1/lambda_max(A) converges to the ridge solution.
     eta = 1.0 / torch.linalg.eigvalsh(A)[:, -1]
     u = torch.zeros_like(b)
     for _ in range(gd_steps):
         u = u - eta[:, None, None] * (A @ u - b)
     return u
+
+
+def _cholesky_solve(A, b, retry_on_cpu=True):
+    """A^{-1} b for a batch of SPD matrices by a Cholesky factor and two triangular solves.
+
+    Not torch.cholesky_solve: on an H100 (torch 2.11, CUDA 13) it raised "CUDA error: invalid argument" at the GPU
+    preset's size (m ~ 1.8e4, float64), which matches pytorch/pytorch#38603 (batched CUDA cholesky_solve fails for
+    matrices larger than 12160, a kernel-launch limit). The triangular solves use cuBLAS trsm, which has no such
+    limit as far as we know, but no GPU was available to confirm it (scripts/check_cholesky_cuda.py is the check).
+    So, as a safety net, a RuntimeError that is not a LinAlgError (a matrix that is not positive definite is a real
+    error) re-runs the solve once on the CPU with a warning: slower, but never a lost GPU run.
+    """
+    try:
+        L = torch.linalg.cholesky(A)
+        z = torch.linalg.solve_triangular(L, b, upper=False)
+        return torch.linalg.solve_triangular(L.transpose(-1, -2), z, upper=True)
+    except RuntimeError as err:
+        if not retry_on_cpu or isinstance(err, torch.linalg.LinAlgError):
+            raise
+        warnings.warn(f"stage-1 ridge solve on {A.device} (m={A.shape[-1]}) failed with "
+                      f"{str(err).splitlines()[0]!r}; solving it on the CPU instead", RuntimeWarning, stacklevel=2)
+        return _cholesky_solve(A.cpu(), b.cpu(), retry_on_cpu=False).to(A.device)
 
 
 def _apply(features, x, U, chunk):
@@ -311,7 +330,8 @@ def run(config: Config, seeds, *, device="auto", dtype="auto"):
     """Layer-wise three-layer network along the n grid, with the degree-<=k ridge and ReLU-RF baselines.
 
     Metrics (step = n = |D1|): ``corr_phi_p`` = corr(phi, p) on test points; ``corr_phi_Ph`` = corr(phi,
-    P_{<=k} h) (when deg g <= 3); ``err_stage1`` = normalised test error of phi itself (= degree-<=k polynomial
+    P_{<=k} h) (when deg g <= 3); ``err_plateau`` = normalised test error of P_{<=k} h itself on the same test
+    points (the plateau, exact predictor, same for every n; when deg g <= 3); ``err_stage1`` = normalised test error of phi itself (= degree-<=k polynomial
     ridge, the kernel limit); ``err_three_layer`` = after stage 2; ``err_relu_rf`` = ReLU random-features ridge.
     """
     device = runtime.resolve_device(device)
@@ -328,6 +348,9 @@ def run(config: Config, seeds, *, device="auto", dtype="auto"):
         z = (prob.x_test @ prob.Q).detach().cpu().double().numpy()
         Ph = torch.as_tensor(t.low_degree_projection_of_z(z), device=device, dtype=dtype)
         metrics["corr_phi_Ph"] = _corr(phi_test, Ph.unsqueeze(-1))
+        # the exact best degree-<=k predictor on the same test points: the plateau, paired with the learners'
+        # errors so that the test set's (heavy-tailed) sampling noise cancels in err_three_layer - err_plateau
+        metrics["err_plateau"] = _norm_err(Ph.unsqueeze(-1), y_test).expand(-1, len(cfg.n_grid))
     phi2 = _apply(feats, prob.x2, U, cfg.chunk)
     h_test = _stage2(cfg, seeds, phi2, prob.h(prob.x2), phi_test, device, dtype)
     metrics["err_three_layer"] = _norm_err(h_test, y_test)

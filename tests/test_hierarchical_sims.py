@@ -27,7 +27,8 @@ def test_run_is_deterministic_and_batched_equals_single():
     assert len(merged) == len(a)
     # batched linear algebra may reorder float sums: C·n·eps·cond with cond ~ 1e3 for these Gram matrices
     assert np.allclose(merged.value_b, merged.value_s, rtol=1e-8, atol=1e-10)
-    assert set(a.metric) == {"corr_phi_p", "corr_phi_Ph", "err_stage1", "err_three_layer", "err_relu_rf"}
+    assert set(a.metric) == {"corr_phi_p", "corr_phi_Ph", "err_plateau", "err_stage1", "err_three_layer",
+                             "err_relu_rf"}
     assert sorted(a.step.unique()) == list(cfg.n_grid)
 
 
@@ -56,6 +57,59 @@ def test_streamed_equals_explicit_solution():
     A = G + xi[:, None, None] * torch.eye(G.shape[-1], dtype=dt)
     u = torch.linalg.solve(A, F.transpose(-1, -2) @ y.unsqueeze(-1) / n)
     assert torch.allclose(U[..., -1:], u, rtol=1e-8, atol=1e-10)
+
+
+def _spd(m=40, seeds=2):
+    g = torch.Generator().manual_seed(0)
+    F = torch.randn(seeds, m, 3 * m, generator=g, dtype=torch.float64)
+    return F @ F.mT / (3 * m) + 0.1 * torch.eye(m, dtype=torch.float64), torch.randn(seeds, m, 1, generator=g,
+                                                                                       dtype=torch.float64)
+
+
+def test_cholesky_solve_matches_linalg_solve():
+    A, b = _spd()
+    assert torch.allclose(sim._cholesky_solve(A, b), torch.linalg.solve(A, b), rtol=1e-10, atol=1e-12)
+
+
+def test_cholesky_solve_falls_back_once_on_a_device_error(monkeypatch):
+    """The CUDA safety net: a RuntimeError from the solve (like pytorch#38603's "CUDA error: invalid argument")
+    re-runs it on the CPU with a warning; a second failure, or a matrix that is not SPD, raises."""
+    A, b = _spd()
+    real, calls = torch.linalg.cholesky, []
+
+    def flaky(M, *args, **kwargs):
+        calls.append(M.device)
+        if len(calls) == 1:
+            raise RuntimeError("CUDA error: invalid argument\nmore lines")
+        return real(M, *args, **kwargs)
+
+    monkeypatch.setattr(torch.linalg, "cholesky", flaky)
+    with pytest.warns(RuntimeWarning, match="invalid argument.*on the CPU instead"):
+        x = sim._cholesky_solve(A, b)
+    assert len(calls) == 2 and torch.allclose(x, torch.linalg.solve(A, b), rtol=1e-10, atol=1e-12)
+
+    def broken(M, *args, **kwargs):
+        raise RuntimeError("CUDA error: invalid argument")
+
+    monkeypatch.setattr(torch.linalg, "cholesky", broken)
+    with pytest.warns(RuntimeWarning), pytest.raises(RuntimeError, match="invalid argument"):
+        sim._cholesky_solve(A, b)
+    monkeypatch.setattr(torch.linalg, "cholesky", real)
+    with pytest.raises(torch.linalg.LinAlgError):
+        sim._cholesky_solve(-A, b)
+
+
+@pytest.mark.parametrize("link, k, d", [("h1+h3", 2, 8), ("z3", 3, 6)])
+def test_err_plateau_is_the_exact_plateau_on_the_test_set(link, k, d):
+    """err_plateau (P_<=k h evaluated on the test points) estimates theory.kernel_plateau; a seed-batched Monte Carlo
+    check with z·SE over seeds (the z3 target is heavy-tailed, so 8 seeds of 20000 points)."""
+    from theory.stats import Z_SUITE, mean_ci
+
+    cfg = sim.Config(d=d, k=k, link=link, normalise=link == "z3", n_over_N=(4.0,), n_test=20000, n2=200, m2=5,
+                     chunk=256)
+    df = sim.run(cfg, range(8), **CPU)
+    ci = mean_ci(df[df.metric == "err_plateau"].value.to_numpy())
+    assert abs(ci.mean - th.kernel_plateau(cfg.target)) <= Z_SUITE * ci.se + 1e-9, (ci, th.kernel_plateau(cfg.target))
 
 
 def test_hermite_features_count_and_gram():
