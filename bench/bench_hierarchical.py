@@ -112,6 +112,7 @@ def main():
           f"{3 * m1 * m1 * 4 / 2**30:.1f} GiB for 3 seeds")
 
     fn, cfgs, seeds = hc.main_runs("report")
+    seeds = seeds[:3]  # the issue's target is for 3 seeds; the report runs more (claim 3's bootstrap)
     start = time.perf_counter()
     cpu0 = time.process_time()
     for c in cfgs:

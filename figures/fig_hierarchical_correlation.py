@@ -16,7 +16,7 @@ def load(store):
         rows = []
         for cfg in cfgs:
             _, ns, vals = hc.per_seed(store.load(fn, cfg, seeds), "corr_phi_p")
-            grid = np.geomspace(1.15, 40, 120) * cfg.N
+            grid = np.geomspace(1.15, 1.1 * max(cfg.n_over_N), 120) * cfg.N
             rows.append({"d": cfg.d, "x": ns / cfg.N, "corr": vals, "theory_x": grid / cfg.N,
                          "theory": th.feature_correlation_prediction(cfg.target, grid,
                                                                      S=hc.sandwich_S(cfg.target, store)),

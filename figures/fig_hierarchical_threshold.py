@@ -1,4 +1,5 @@
-"""The stage-1 sample threshold n*(corr = 0.9) against d: simulation vs the sandwich prediction and N_k(d)."""
+"""The stage-1 sample threshold n*(corr = 0.9) against d: simulation (crossing of the seed-mean curve, with single
+seeds' crossings) vs the sandwich prediction and N_k(d)."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,14 +11,21 @@ from theory import hierarchical as th
 
 def load(store):
     fn, cfgs, seeds = hc.main_runs("report")
-    per_seed = []
+    per_seed, mean_curve, band = [], [], []
+    rng = np.random.default_rng(0)
     for cfg in cfgs:
         _, ns, vals = hc.per_seed(store.load(fn, cfg, seeds), "corr_phi_p")
         keep = ns > 2 * cfg.N
-        per_seed.append([hc.crossing(ns[keep], v[keep], hc.RHO_THRESHOLD) for v in vals])
+        ns, vals = ns[keep], vals[:, keep]
+        per_seed.append([hc.crossing(ns, v, hc.RHO_THRESHOLD) for v in vals])
+        mean_curve.append(hc.crossing(ns, vals.mean(0), hc.RHO_THRESHOLD))
+        boot = [hc.crossing(ns, vals[rng.integers(0, len(vals), len(vals))].mean(0), hc.RHO_THRESHOLD)
+                for _ in range(hc.N_BOOT)]
+        band.append(np.nanpercentile(boot, [2.5, 97.5]))
     d = np.array([c.d for c in cfgs])
     dd = np.arange(d.min(), d.max() + 1, 2)
-    return {"d": d, "n_star": np.array(per_seed), "n_seeds": len(seeds), "dd": dd,
+    return {"d": d, "n_star": np.array(per_seed), "n_seeds": len(seeds), "dd": dd, "mean_curve": np.array(mean_curve),
+            "band": np.array(band),
             "pred": np.array([th.threshold_prediction(c.target, hc.RHO_THRESHOLD, S=hc.sandwich_S(c.target, store))
                               for c in cfgs]),
             "N": np.array([th.feature_count(int(x), 2) for x in dd])}
@@ -27,10 +35,12 @@ def draw(data):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    ns = data["n_star"]
-    med = np.median(ns, axis=1)
-    ax.errorbar(data["d"], med, yerr=[med - ns.min(1), ns.max(1) - med], fmt="o-", capsize=3,
-                label=f"simulation: median, min–max over {data['n_seeds']} seeds")
+    ns, med, band = data["n_star"], data["mean_curve"], data["band"]
+    ax.errorbar(data["d"], med, yerr=[med - band[:, 0], band[:, 1] - med], fmt="o-", capsize=3,
+                label=f"simulation: crossing of the mean curve over {data['n_seeds']} seeds, bootstrap 95 %")
+    for j, d in enumerate(data["d"]):
+        ax.scatter(np.full(ns.shape[1], d * 1.03), ns[j], s=9, color="C0", alpha=0.35, lw=0,
+                   label="single seeds' crossings" if j == 0 else None)
     ax.plot(data["d"], data["pred"], ls="--", marker="s", ms=4, label="sandwich prediction N(1 + A/(1/ρ²−1))",
             **THEORY_STYLE)
     scale = med[-1] / data["N"][-1]
