@@ -11,7 +11,7 @@ import sys
 
 from claims import load_claims
 from claims.core import SIZES, Context
-from claims.report import previous_results, write_reports
+from claims.report import previous_results, write_replicate, write_reports
 from sims import SYSTEMS
 from sims.store import Store
 
@@ -27,13 +27,19 @@ def main(argv=None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if any claim is not confirmed")
     parser.add_argument("--fresh", action="store_true",
                         help="re-evaluate every claim even if its code and stored runs are unchanged")
+    parser.add_argument("--seed-offset", type=int, default=0, metavar="N",
+                        help="replicate with every simulation seed shifted by N (fresh random streams); the report "
+                             "goes to results/replicates/, not reports/ or the README")
     args = parser.parse_args(argv)
+    if args.seed_offset < 0:
+        parser.error(f"--seed-offset={args.seed_offset} must be >= 0")
     for s in args.systems:
         if s not in SYSTEMS:
             parser.error(f"unknown system {s!r}; choose from {', '.join(SYSTEMS)}")
-    ctx = Context(size=args.size, device=args.device, dtype=args.dtype, store=Store(), n_jobs=args.jobs)
+    ctx = Context(size=args.size, device=args.device, dtype=args.dtype, store=Store(), n_jobs=args.jobs,
+                  seed_offset=args.seed_offset)
     only = {c for c in args.only.split(",") if c}
-    previous = previous_results(args.size) if not (only or args.fresh) else {}
+    previous = previous_results(args.size) if not (only or args.fresh or args.seed_offset) else {}
     results = []
     for system in args.systems or SYSTEMS:
         claims = [c for c in load_claims(system) if not only or c.id in only]
@@ -50,7 +56,10 @@ def main(argv=None) -> int:
             _print_line(res, f"{res['wall_s']:6.1f}s")
         stamp = _stamp(ctx, system)  # after the runs: the next invocation sees the same store listing
         results += [dict(r, fingerprint=stamp) for r in evaluated]
-    if args.size in ("report", "gpu") and not only:
+    if args.seed_offset and args.size in ("report", "gpu"):
+        out = write_replicate(results, args.size, args.seed_offset)
+        print(f"wrote {out}/VALIDATION.md (replicate; the committed reports are untouched)")
+    elif args.size in ("report", "gpu") and not only:
         write_reports(results, args.size)
         suffix = "" if args.size == "report" else "-gpu"
         print(f"wrote reports/validation{suffix}.json and reports/VALIDATION{suffix}.md")

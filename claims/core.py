@@ -85,6 +85,9 @@ class Context:
     dtype: str = "auto"
     store: Store = field(default_factory=Store)
     n_jobs: int = 1
+    seed_offset: int = 0
+    """Added to every simulation seed: a replication of the whole report with fresh random streams (the fixed
+    reference Monte Carlo inside theory/ and config-level data seeds stay as they are)."""
     seeds_used: int = 0
     reused_wall_s: float = 0.0
     """Simulation time of the runs this claim found already in the store (from their manifests)."""
@@ -92,6 +95,8 @@ class Context:
     def __post_init__(self):
         if self.size not in SIZES:
             raise ValueError(f"size={self.size!r} is not valid; use one of {SIZES}")
+        if not (isinstance(self.seed_offset, int) and self.seed_offset >= 0):
+            raise ValueError(f"seed_offset={self.seed_offset!r} must be an integer >= 0")
         self.torch_device = runtime.resolve_device(self.device)
         self.torch_dtype = runtime.resolve_dtype(self.dtype, self.torch_device)
 
@@ -99,6 +104,7 @@ class Context:
         """One simulation through the store (cache hit if already run); ``dtype`` overrides the context's, so one
         claim can check float32 and float64 side by side."""
         self.seeds_used = max(self.seeds_used, len(seeds))
+        seeds = self.shifted(seeds)
         dtype = dtype or self.torch_dtype
         self._count_reused(fn, [config], seeds, dtype)
         return self.store.run(fn, config, seeds, device=self.torch_device, dtype=dtype)
@@ -108,10 +114,15 @@ class Context:
         from sims.sweep import run_many
 
         self.seeds_used = max(self.seeds_used, len(seeds))
+        seeds = self.shifted(seeds)
         self._count_reused(fn, configs, seeds, self.torch_dtype)
         return run_many(fn, configs, seeds, device=self.torch_device, dtype=self.torch_dtype, store=self.store,
                         n_jobs=self.n_jobs, desc=desc)
 
+
+    def shifted(self, seeds: Sequence[int]) -> list[int]:
+        """The seeds this context actually runs: ``seeds`` shifted by ``seed_offset``."""
+        return [int(s) + self.seed_offset for s in seeds]
 
     def _count_reused(self, fn: Callable, configs: Sequence, seeds: Sequence[int], dtype) -> None:
         for config in configs:

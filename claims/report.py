@@ -102,6 +102,21 @@ def previous_results(size: str = "report") -> dict[str, dict]:
     return {r["id"]: r for r in json.loads(path.read_text())["claims"]} if path.exists() else {}
 
 
+def write_replicate(results: list[dict], size: str, seed_offset: int, root: Path | None = None) -> Path:
+    """A replication with shifted seeds (``python -m claims --seed-offset N``) goes to
+    results/replicates/<size>-seed-offset-N/ (ignored by git), never into the committed reports or the README."""
+    from sims.store import Store
+
+    out = Path(root or Store().root) / "replicates" / f"{size}-seed-offset-{seed_offset}"
+    out.mkdir(parents=True, exist_ok=True)
+    claims = merge_results(results, out / "validation.json")
+    env = dict(environment(), seed_offset=seed_offset)
+    (out / "validation.json").write_text(json.dumps({"environment": env, "claims": claims}, indent=2) + "\n")
+    (out / "VALIDATION.md").write_text(render_markdown(claims, env).replace(
+        "# Validation report", f"# Validation report (replicate: every simulation seed shifted by {seed_offset})", 1))
+    return out
+
+
 def write_reports(results: list[dict], size: str = "report") -> list[dict]:
     """Merge ``results`` into the report of ``size`` ('report': reports/VALIDATION.md and the README table;
     'gpu': reports/VALIDATION-gpu.md, for the GPU-size preset)."""

@@ -75,3 +75,29 @@ def test_claims_command_writes_the_report(monkeypatch, tmp_path, capsys):
     assert "unchanged" not in capsys.readouterr().out
     assert claims_cli.main(["--device", "cpu", "--size", "test"]) == 0
     assert "not written" in capsys.readouterr().out
+
+
+def test_claims_seed_offset_replicates_without_touching_the_reports(monkeypatch, tmp_path, capsys):
+    """--seed-offset N reruns every simulation with seeds shifted by N and writes its report under
+    results/replicates/, leaving reports/ (and the README) alone."""
+    import json
+
+    import claims.__main__ as claims_cli
+    from claims import report
+    from tests.test_claims_core import _toy_claim
+
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "res"))
+    monkeypatch.setattr(report, "REPORT_DIR", tmp_path / "reports")
+    monkeypatch.setattr(claims_cli, "SYSTEMS", ("toy",))
+    monkeypatch.setattr(claims_cli, "load_claims", lambda system: [_toy_claim()])
+    monkeypatch.setattr(report, "update_readme", lambda claims: pytest.fail("a replicate must not touch the README"))
+    assert claims_cli.main(["--device", "cpu", "--seed-offset", "1000"]) == 0
+    assert "replicate" in capsys.readouterr().out
+    assert not (tmp_path / "reports").exists()
+    out = tmp_path / "res" / "replicates" / "report-seed-offset-1000"
+    assert json.loads((out / "validation.json").read_text())["environment"]["seed_offset"] == 1000
+    assert "every simulation seed shifted by 1000" in (out / "VALIDATION.md").read_text()
+    stored = [json.loads(p.read_text())["seeds"] for p in (tmp_path / "res").rglob("manifest.json")]
+    assert stored and all(min(s) >= 1000 for s in stored)
+    with pytest.raises(SystemExit):
+        claims_cli.main(["--seed-offset", "-1"])
