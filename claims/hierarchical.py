@@ -27,6 +27,7 @@ SANDWICH_BIAS = 0.05  # |sim - sandwich| for n >= 16N, d >= 16, k = 2 (brief T1:
 SATURATION_BIAS = 0.02  # brief T2: saturation at n = 64N within ±0.02
 PLATEAU_SLACK = 0.03  # brief T4: kernel / RF error >= plateau - 0.03 for n << d^{2k}
 FIT_D_MIN = 16  # claim 3 fits sim against theory where the sandwich formula is validated (brief T1: d >= 16)
+FIT_BIAS = 0.3  # claim 3: the brief's allowed deviation of the fit slope from 1 (brief §5), before z·SE
 MIN_RISE = 0.1  # claim 6: the median corr(phi, p) gain over the n grid that counts as "rises"
 GAIN = 0.2  # brief T5: the three-layer net beats the plateau by at least 0.2 at n = 32N, d >= 16
 
@@ -54,8 +55,8 @@ def _seeds(size):
 
 def _main_seeds(size):
     """More seeds for the k = 2 testbed: claim 3's threshold n* comes from the seed-mean correlation curve, and its
-    bootstrap SE on the fit slope is 0.25-0.40 with 3 seeds (8 disjoint triples) and 0.18 with 8, which lets a
-    threshold growing like N^2 (fit slope 0.34) pass; 16 seeds bring it to about 0.13."""
+    bootstrap SE on the fit slope over d = 16-32 is 0.25-0.40 with 3 seeds (8 disjoint triples), 0.18 with 8 and
+    about 0.1 with 16; with d = 48 added it is 0.04-0.07 (three disjoint 16-seed sets)."""
     return list(range({"test": 2, "report": 16, "gpu": 16}[size]))
 
 
@@ -65,7 +66,9 @@ def _common(size):
 
 def main_runs(size):
     """The k = 2 testbed g = h1 + h3 along n/N, with the ReLU random-features baseline: claims 1, 3, 4."""
-    ds = (16, 24) if size == "test" else (8, 16, 24, 32)
+    # d = 48 (beyond the brief's CPU sizes) gives claim 3's fit its leverage: the sandwich threshold, conservative at
+    # small d, meets the measured one there (8.8N both), and the fit over d = 16-32 alone has a log range of 0.78
+    ds = (16, 24) if size == "test" else (8, 16, 24, 32, 48)
     grid = (4.0, 8.0, 16.0, 32.0) if size == "test" else (2.0, 4.0, 8.0, 16.0, 32.0)
     cfgs = [sim.Config(d=d, k=2, link="h1+h3", n_over_N=grid, relu_rf_over_N=1.0, **_common(size)) for d in ds]
     return sim.run, cfgs, _main_seeds(size)
@@ -238,8 +241,8 @@ def _measure_3(ctx):
             "; at d = 8 the sandwich formula is conservative by a factor "
             f"{pred[0] / out['n_star'][0]:.1f}, so the fit against theory uses d >= {FIT_D_MIN} (where claim 1 holds)"
             if out["d"][0] < FIT_D_MIN else "") + \
-        f"; slope SEs from a {N_BOOT}-draw bootstrap over seeds ({len(seeds)} seeds per d). At d <= 32 the fit " \
-        "rejects thresholds growing like N^2 or d^4 but cannot tell N_k(d) from d (make test-slow checks both)"
+        f"; slope SEs from a {N_BOOT}-draw bootstrap over seeds ({len(seeds)} seeds per d). The fit " \
+        "rejects thresholds growing like N^2 or d^4 (make test-slow) but not reliably one growing like d"
     return out
 
 
@@ -255,34 +258,38 @@ def _threshold_slopes(pred_n_star, meas, curves):
     return (loglog_slope(pred_n_star[use], n_star[use]).slope, loglog_slope(meas["d"], n_star).slope)
 
 
-def _bootstrap_slope_se(pred_n_star, meas):
-    """Standard errors of both slopes from resampling seeds (independently per d: the runs at different d are
-    independent); a fixed generator makes the verdict reproducible. A draw whose mean curve misses the threshold
-    counts as nan and is left out; the count of such draws is returned too."""
-    rng = np.random.default_rng(20231123)
-    draws = []
-    for _ in range(N_BOOT):
-        curves = [v[rng.integers(0, v.shape[0], v.shape[0])] for v in meas["curves"]]
-        draws.append(_threshold_slopes(pred_n_star, meas, curves))
-    draws = np.array(draws)
+def bootstrap_draws(stat, curves, seed):
+    """``stat`` of ``curves`` (one seeds × n array per d) with each array's seeds resampled independently (the runs
+    at different d are independent), N_BOOT times from a fixed generator so verdicts are reproducible: an array
+    (N_BOOT, ...) in which a draw whose statistic is not finite (a mean curve that misses the threshold) is nan."""
+    rng = np.random.default_rng(seed)
+    return np.array([stat([v[rng.integers(0, v.shape[0], v.shape[0])] for v in curves]) for _ in range(N_BOOT)],
+                    dtype=float)
+
+
+def bootstrap_se(draws):
+    """(standard error per statistic, number of nan draws); the SE is nan when more than half the draws are nan,
+    so a check built on it fails rather than passing on the few draws that happened to cross."""
+    draws = draws.reshape(N_BOOT, -1)
     ok = np.all(np.isfinite(draws), axis=1)
-    if ok.sum() < N_BOOT // 2:  # the threshold is mostly not reached: no usable SE, so the checks must fail
-        return math.nan, math.nan, int((~ok).sum())
-    return float(draws[ok, 0].std(ddof=1)), float(draws[ok, 1].std(ddof=1)), int((~ok).sum())
+    if ok.sum() < N_BOOT // 2:
+        return np.full(draws.shape[1], math.nan), int((~ok).sum())
+    return draws[ok].std(axis=0, ddof=1), int((~ok).sum())
 
 
 def _compare_3(pred, meas, ctx):
     fit, raw = _threshold_slopes(pred["n_star"], meas, meas["curves"])
-    se_fit, se_raw, missed = _bootstrap_slope_se(pred["n_star"], meas)
+    (se_fit, se_raw), missed = bootstrap_se(
+        bootstrap_draws(lambda curves: _threshold_slopes(pred["n_star"], meas, curves), meas["curves"], 20231123))
     lo, hi = pred["raw_slope_window"]
     if not math.isfinite(se_fit):  # the threshold is mostly not reached: no usable SE, the checks fail
         fit, raw, se_fit, se_raw = math.nan, math.nan, 0.0, 0.0
-    tol = max(0.3, Z_SUITE * se_fit)
+    tol = FIT_BIAS + Z_SUITE * se_fit
     boot = f"; bootstrap over seeds, {missed}/{N_BOOT} draws never reach corr {RHO_THRESHOLD}" if missed else \
         "; bootstrap over seeds"
     return [
         Check(f"slope of log n*(sim) on log n*(theory), d >= {FIT_D_MIN}", pred["slope"], fit, tol,
-              "brief §5: 1 ± max(0.3, z·SE)" + boot, "close", se=se_fit),
+              f"brief §5 bias bound {FIT_BIAS} + z·SE (STYLE habit 6)" + boot, "close", se=se_fit),
         Check("raw slope of log n* on log d within [k-1, k+0.3]", (lo + hi) / 2, raw, (hi - lo) / 2 + Z_SUITE * se_raw,
               "brief §5: finite-d window, not k ± 0.2; widened by z·SE" + boot, "close", se=se_raw),
     ]
@@ -425,13 +432,12 @@ def _measure_6(ctx):
     return out
 
 
-def _transition_log_ratio(lo, hi, rng=None):
-    """log of n*(corr = RHO_THRESHOLD_K3) at the largest d over the smallest, n* from the seed-mean curves (seeds
-    resampled independently per d when ``rng`` is given)."""
-    def n_star(m):
-        c = m["corr"] if rng is None else m["corr"][rng.integers(0, len(m["corr"]), len(m["corr"]))]
-        return crossing(m["ns"], c.mean(0), RHO_THRESHOLD_K3)
-    return math.log(n_star(hi) / n_star(lo))
+def _transition_log_ratio(lo, hi, curves=None):
+    """log of n*(corr = RHO_THRESHOLD_K3) at the largest d over the smallest, n* from the seed-mean curves (or from
+    ``curves`` = [lo's, hi's] resampled per-seed curves)."""
+    c_lo, c_hi = curves or (lo["corr"], hi["corr"])
+    return math.log(crossing(hi["ns"], c_hi.mean(0), RHO_THRESHOLD_K3) /
+                    crossing(lo["ns"], c_lo.mean(0), RHO_THRESHOLD_K3))
 
 
 def _compare_6(pred, meas, ctx):
@@ -454,15 +460,14 @@ def _compare_6(pred, meas, ctx):
                         f"d={ds[-1]}", pred[ds[-1]]["gap"], gap.mean, Z_SUITE * gap.se,
                         "paired over seeds (cancels the test set's heavy-tailed noise and bias), z·SE", "below",
                         (gap.low, gap.high), gap.se))
-    rng = np.random.default_rng(20231124)
-    lr = _transition_log_ratio(meas[ds[0]], meas[ds[-1]])
-    boot = np.array([_transition_log_ratio(meas[ds[0]], meas[ds[-1]], rng) for _ in range(N_BOOT)])
-    ok = np.isfinite(boot)
-    se = float(boot[ok].std(ddof=1)) if ok.sum() >= N_BOOT // 2 else math.nan
+    lo, hi = meas[ds[0]], meas[ds[-1]]
+    lr = _transition_log_ratio(lo, hi)
+    (se,), missed = bootstrap_se(bootstrap_draws(lambda curves: _transition_log_ratio(lo, hi, curves),
+                                                 [lo["corr"], hi["corr"]], 20231124))
     checks.append(Check(f"transition moves right: log n*(corr={RHO_THRESHOLD_K3}) at d={ds[-1]} over d={ds[0]} "
                         "(seed-mean curves)", pred[ds[0]]["log_ratio"], lr if math.isfinite(se) else math.nan,
                         Z_SUITE * se if math.isfinite(se) else 0.0,
-                        f"> 0 up to z·SE of a {N_BOOT}-draw bootstrap over seeds ({int((~ok).sum())} draws never "
+                        f"> 0 up to z·SE of a {N_BOOT}-draw bootstrap over seeds ({missed} draws never "
                         "reach the threshold)", "above", se=se if math.isfinite(se) else None))
     return checks
 
@@ -481,8 +486,8 @@ CLAIMS = [
           _predict_2, _measure_2, _compare_2),
     Claim("hierarchical.3", "The sample threshold scales like the degree-k feature count",
           SOURCE + ", Theorem 1 (n ≈ d^k); brief §5 exponent-fit rule",
-          "n*(corr = 0.9) scales like the predicted N_k(d)(1 + A(d)/(1/rho^2 - 1)) (slope 1 ± 0.3), with a raw "
-          "finite-d slope in [k-1, k+0.3].",
+          "n*(corr = 0.9) scales like the predicted N_k(d)(1 + A(d)/(1/rho^2 - 1)) (slope 1 ± 0.3, d = 16-48), "
+          "with a raw finite-d slope in [k-1, k+0.3].",
           _predict_3, _measure_3, _compare_3,
           amends="The paper's d^k is asymptotic; at d <= 32 the raw slope is below k (d ln N/d ln d = 1.82 for k=2)."),
     Claim("hierarchical.4", "Kernels stay at the plateau while the three-layer net goes below it",

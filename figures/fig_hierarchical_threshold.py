@@ -12,15 +12,13 @@ from theory import hierarchical as th
 def load(store):
     fn, cfgs, seeds = hc.main_runs("report")
     per_seed, mean_curve, band = [], [], []
-    rng = np.random.default_rng(0)
     for cfg in cfgs:
         _, ns, vals = hc.per_seed(store.load(fn, cfg, seeds), "corr_phi_p")
         keep = ns > 2 * cfg.N
         ns, vals = ns[keep], vals[:, keep]
         per_seed.append([hc.crossing(ns, v, hc.RHO_THRESHOLD) for v in vals])
         mean_curve.append(hc.crossing(ns, vals.mean(0), hc.RHO_THRESHOLD))
-        boot = [hc.crossing(ns, vals[rng.integers(0, len(vals), len(vals))].mean(0), hc.RHO_THRESHOLD)
-                for _ in range(hc.N_BOOT)]
+        boot = hc.bootstrap_draws(lambda c, ns=ns: hc.crossing(ns, c[0].mean(0), hc.RHO_THRESHOLD), [vals], 0)
         band.append(np.nanpercentile(boot, [2.5, 97.5]))
     d = np.array([c.d for c in cfgs])
     dd = np.arange(d.min(), d.max() + 1, 2)

@@ -130,8 +130,8 @@ def test_claim6_planted_bugs(evaluated, shared_ctx):
 
 @pytest.mark.slow
 def test_claim3_report_size_power(tmp_path):
-    """At report size (16 seeds, d = 8..32; about a minute) claim 3 passes, rejects a threshold that grows like N^2
-    or d^4 (kernel-like rates), and, as its note says, cannot reject one that grows like d."""
+    """At report size (16 seeds, d = 8..48; a few minutes) claim 3 passes and rejects a threshold that grows like
+    N^2 or d^4 (kernel-like rates)."""
     from claims.core import Context
     from sims.store import Store
 
@@ -139,9 +139,6 @@ def test_claim3_report_size_power(tmp_path):
     claim = CLAIMS["hierarchical.3"]
     pred, meas = claim.predict(ctx), claim.measure(ctx)
     assert _passes("hierarchical.3", pred, meas, ctx)
-    fit_passes = {}
-    for name, rate in (("N^2", lambda t: float(t.N) ** 2), ("d^4", lambda t: float(t.d) ** 4),
-                       ("d", lambda t: float(t.d))):
+    for rate in (lambda t: float(t.N) ** 2, lambda t: float(t.d) ** 4):
         bad = {**pred, "n_star": np.array([rate(c.target) for c in hc.main_runs("report")[1]])}
-        fit_passes[name] = claim.compare(bad, meas, ctx)[0].passed
-    assert fit_passes == {"N^2": False, "d^4": False, "d": True}
+        assert not claim.compare(bad, meas, ctx)[0].passed
