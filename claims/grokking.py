@@ -34,7 +34,9 @@ def delayed_run(size: str):
         return sim.run, sim.Config(M=23, fraction=0.6, K=128, lr=1e-2, weight_decay=1e-3, epochs=200,
                                    log_every=10), _seeds(2)
     if size == "gpu":
-        return sim.run, dataclasses.replace(sim.PRESETS["gpu"], epochs=1500), _seeds(8)
+        # log every 10 epochs (the preset logs every 50): at this size train reaches 99 % at epoch 130-140 and test
+        # at 190, so a 50-epoch grid rounds the ratio by up to a third
+        return sim.run, dataclasses.replace(sim.PRESETS["gpu"], epochs=1500, log_every=10), _seeds(8)
     return sim.run, dataclasses.replace(sim.PRESETS["cpu"], epochs=250), _seeds(3)
 
 
@@ -168,11 +170,13 @@ def _measure_delayed(ctx):
     fn, config, seeds = delayed_run(ctx.size)
     df = ctx.run(fn, config, seeds)
     t_train, t_test = first_step(df, "train_acc", 0.99), first_step(df, "test_acc", 0.99)
+    t_train90 = first_step(df, "train_acc", 0.9)
     steps, test = curve(df, "test_acc")
     at_train = np.array([test[s, np.searchsorted(steps, t)] if np.isfinite(t) else np.nan
                          for s, t in enumerate(t_train)])
     return {"t_train99": t_train, "t_test99": t_test, "test_at_train99": at_train,
-            "note": f"M={config.M}, p={config.fraction}, K={config.K}: train 99 % at epochs {t_train.tolist()}, "
+            "note": f"M={config.M}, p={config.fraction}, K={config.K}: train 90 % at epochs {t_train90.tolist()}, "
+                    f"99 % at {t_train.tolist()}, "
                     f"test 99 % at {t_test.tolist()}; test accuracy when train first hit 99 %: "
                     f"{np.round(at_train, 3).tolist()}"}
 
