@@ -414,7 +414,7 @@ def _measure_6(ctx):
     out["note"] = (
         f"at d={ds[-1]}, n={big['ns'][-1]}: three-layer test loss {big['err'][:, -1].mean():.3f}, the exact "
         f"P_<=3 h on the same test points {big['err_plateau'].mean():.3f} (population plateau {big['plateau']:.3f}: "
-        f"with 20000 test points the z^3 target's heavy tails bias normalised errors low), paired gap "
+        f"with {cfgs[-1].n_test} test points the z^3 target's heavy tails bias normalised errors low), paired gap "
         f"{gap.mean:+.3f} [{gap.low:+.3f}, {gap.high:+.3f}]" + (
             " (its 95 % CI includes 0: consistent with the claim, not a demonstrated gain at this size)"
             if gap.high > 0 else ""))
