@@ -63,6 +63,15 @@ def test_planted_bug_3_fixed_point(ctx):
     assert not checks_pass(c, ctx, pred=perturb(c.predict(ctx), 1.05))
 
 
+def test_planted_bug_3_gf_does_not_vanish(ctx, monkeypatch):
+    (fn, pos, seeds), (_, zero, zero_seeds), full = cg.stage1_runs("test")
+    # the eta > 0 lazy run (G_F settles at its nonzero fixed point) in place of eta = 0: "vanishes" must then fail
+    monkeypatch.setattr(cg, "stage1_runs", lambda size: ((fn, pos, seeds), (fn, pos, seeds), full))
+    c = claim(3)
+    failed = [ch.name for ch in c.compare(c.predict(ctx), c.measure(ctx), ctx) if not ch.passed]
+    assert any("vanishes" in name for name in failed)
+
+
 def test_planted_bug_4_weight_decay_order(ctx, monkeypatch):
     (fn, pair, seeds), (_, sweep, _) = cg.weight_decay_runs("test")
     # the same runs (cache hits) listed in the wrong order of eta: "decreasing" must then fail
