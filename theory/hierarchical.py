@@ -235,6 +235,17 @@ def _pmul(a, b, deg):
     return np.convolve(a, b)[: deg + 1]
 
 
+def _biv_recursion_terms(r, s):
+    r"""(i, j, coefficient) of the bivariate moment-cumulant recursion
+    :math:`m_{rs} = \sum \binom{r-1}{i-1}\binom{s}{j}\kappa_{ij} m_{r-i,s-j}` (split on the first x when r >= 1,
+    else on the first y), over all (i, j) != (0, 0) that enter it, (r, s) itself included."""
+    for i in range(r + 1):
+        for j in range(s + 1):
+            if (i, j) == (0, 0) or (i == 0 if r >= 1 else j == 0):
+                continue
+            yield i, j, (math.comb(r - 1, i - 1) * math.comb(s, j) if r >= 1 else math.comb(s - 1, j - 1))
+
+
 def _biv_cumulants_from_moments(m, R, deg):
     """Bivariate cumulants kappa[r][s] (ρ-polynomials) from moments m[r][s], r, s <= R."""
     kap = [[np.zeros(deg + 1) for _ in range(R + 1)] for _ in range(R + 1)]
@@ -243,18 +254,8 @@ def _biv_cumulants_from_moments(m, R, deg):
             if r == 0 and s == 0:
                 continue
             acc = m[r][s].copy()
-            for i in range(r + 1):
-                for j in range(s + 1):
-                    if (i, j) == (r, s) or (i, j) == (0, 0):
-                        continue
-                    if r >= 1:
-                        if i == 0:
-                            continue
-                        coef = math.comb(r - 1, i - 1) * math.comb(s, j)
-                    else:
-                        if j == 0:
-                            continue
-                        coef = math.comb(s - 1, j - 1)
+            for i, j, coef in _biv_recursion_terms(r, s):
+                if (i, j) != (r, s):
                     acc -= coef * _pmul(kap[i][j], m[r - i][s - j], deg)
             kap[r][s] = acc
     return kap
@@ -268,19 +269,8 @@ def _biv_moments_from_cumulants(kap, R, deg):
             if r == 0 and s == 0:
                 continue
             acc = np.zeros(deg + 1)
-            for i in range(r + 1):
-                for j in range(s + 1):
-                    if (i, j) == (0, 0):
-                        continue
-                    if r >= 1:
-                        if i == 0:
-                            continue
-                        coef = math.comb(r - 1, i - 1) * math.comb(s, j)
-                    else:
-                        if j == 0:
-                            continue
-                        coef = math.comb(s - 1, j - 1)
-                    acc += coef * _pmul(kap[i][j], m[r - i][s - j], deg)
+            for i, j, coef in _biv_recursion_terms(r, s):
+                acc += coef * _pmul(kap[i][j], m[r - i][s - j], deg)
             m[r][s] = acc
     return m
 
