@@ -53,7 +53,28 @@ def _measurement(check: dict) -> str:
     return m
 
 
-_MODE = {"close": "±", "below": "≤ pred +", "above": "≥ pred −", "differs": "differs by >"}
+_MODE = {"close": "±", "below": "≤ pred +", "above": "≥ pred −", "effect_above": "> thr +",
+         "effect_below": "< thr −", "differs": "differs by >"}
+
+
+def format_resolution(res: dict | None) -> str:
+    """A check's (or a claim's worst) resolution: '4.1 %' when relative to the prediction, '0.05 abs' (or the
+    named units) when the prediction is 0 or a threshold."""
+    if not res:
+        return "—"
+    value = res.get("resolution")
+    units = res.get("resolution_units", res.get("units", ""))
+    if value is None or isinstance(value, str):
+        return str(value or "—")
+    return f"{100 * value:.3g} %" if not units else f"{_fmt(value)} {units}"
+
+
+def _check_row(c: dict) -> str:
+    tol = f"{_MODE[c['mode']]} {_fmt(c['tolerance'])}"
+    res = format_resolution(c) if c.get("role", "evidence") == "evidence" else "—"
+    note = f" ({c['resolution_note']})" if c.get("resolution_note") else ""
+    return (f"| {c['name']} | {_fmt(c['prediction'])} | {_measurement(c)} | {tol} | {res}{note} | {c['rule']} | "
+            f"{'yes' if c['passed'] else '**no**'} |")
 
 
 def render_markdown(claims: list[dict], env: dict) -> str:
@@ -62,12 +83,19 @@ def render_markdown(claims: list[dict], env: dict) -> str:
              "with a stated tolerance. Measurements show the mean and its 95 % confidence interval in brackets "
              "where they are random. Compute is the claim's evaluation time plus the stored simulation time of the runs it "
              "read (runs shared by several claims count for each). Regenerate with `make validate`.", "",
-             "| claim | title | verdict | checks passed | seeds | device | dtype | compute (s) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "**Resolution** is the smallest relative change of the prediction that flips a check (tolerance / "
+             "|prediction|), or, where the prediction is 0 or a threshold, the tolerance in the check's own units "
+             "(for an effect: the smallest effect beyond the threshold the data certify). *Evidence* checks decide "
+             "the verdict; *context* checks show a paper's formula far off and are listed apart. A claim is "
+             "confirmed when every check passes and at least one is evidence. The rules are in "
+             "[docs/conventions.md](../docs/conventions.md).", "",
+             "| claim | title | verdict | checks passed | worst resolution | seeds | device | dtype | compute (s) |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in claims:
         n_ok = sum(c["passed"] for c in r["checks"])
         lines.append(f"| [{r['id']}](#{r['id'].replace('.', '')}) | {r['title']} | {_ICON[r['verdict']]} | "
-                     f"{n_ok}/{len(r['checks'])} | {r['n_seeds']} | {r['device']} | {r['dtype']} | {r['wall_s']:.1f} |")
+                     f"{n_ok}/{len(r['checks'])} | {format_resolution(r.get('worst_resolution'))} | {r['n_seeds']} | "
+                     f"{r['device']} | {r['dtype']} | {r['wall_s']:.1f} |")
     for r in claims:
         lines += ["", f"## {r['id']}", "", f"**{r['title']}** — {_ICON[r['verdict']]}", "",
                   f"- Source: {r['source']}", f"- Statement: {r['statement']}"]
@@ -75,12 +103,14 @@ def render_markdown(claims: list[dict], env: dict) -> str:
             lines.append(f"- Amends the paper: {r['amends']}")
         if r.get("note"):
             lines.append(f"- Finding: {r['note']}")
-        lines += ["", "| check | prediction | measurement [95 % CI] | tolerance | rule | passed |",
-                  "|---|---|---|---|---|---|"]
-        for c in r["checks"]:
-            tol = f"{_MODE[c['mode']]} {_fmt(c['tolerance'])}"
-            lines.append(f"| {c['name']} | {_fmt(c['prediction'])} | {_measurement(c)} | {tol} | {c['rule']} | "
-                         f"{'yes' if c['passed'] else '**no**'} |")
+        header = ["| check | prediction | measurement [95 % CI] | tolerance | resolution | rule | passed |",
+                  "|---|---|---|---|---|---|---|"]
+        evidence = [c for c in r["checks"] if c.get("role", "evidence") == "evidence"]
+        context = [c for c in r["checks"] if c.get("role", "evidence") == "context"]
+        lines += ["", "Evidence:", "", *header, *map(_check_row, evidence)]
+        if context:
+            lines += ["", "Context (a paper's formula the data reject; not evidence for the claim):", "",
+                      *header, *map(_check_row, context)]
     v = env["versions"]
     lines += ["", "---", "",
               f"Environment: git {env['git_sha']}, {env['platform']}, Python {v['python']}, torch {v['torch']}, "
@@ -89,10 +119,10 @@ def render_markdown(claims: list[dict], env: dict) -> str:
 
 
 def readme_table(claims: list[dict]) -> str:
-    lines = ["| claim | title | verdict |", "|---|---|---|"]
+    lines = ["| claim | title | verdict | worst resolution |", "|---|---|---|---|"]
     for r in claims:
         lines.append(f"| [{r['id']}](reports/VALIDATION.md#{r['id'].replace('.', '')}) | {r['title']} | "
-                     f"{_ICON[r['verdict']]} |")
+                     f"{_ICON[r['verdict']]} | {format_resolution(r.get('worst_resolution'))} |")
     return "\n".join(lines)
 
 

@@ -12,6 +12,9 @@ from tests import toy_sim
 @pytest.mark.parametrize("mode, measurement, passed", [
     ("close", 1.04, True), ("close", 1.2, False), ("below", 0.5, True), ("below", 1.2, False),
     ("above", 1.5, True), ("above", 0.8, False), ("differs", 1.2, True), ("differs", 1.05, False),
+    # effects: the slack works against passing (1.05 is above the threshold 1, but not by more than 0.1)
+    ("effect_above", 1.2, True), ("effect_above", 1.05, False), ("effect_below", 0.8, True),
+    ("effect_below", 0.95, False),
 ])
 def test_check_modes(mode, measurement, passed):
     assert Check("x", 1.0, measurement, 0.1, "rule", mode).passed is passed
@@ -25,6 +28,42 @@ def test_nan_never_passes_and_inf_matches_only_inf():
         Check("x", 1.0, 1.0, 0.1, "r", "roughly")
     with pytest.raises(ValueError, match="tolerance"):
         Check("x", 1.0, 1.0, -0.1, "r")
+
+
+def test_resolution_is_relative_to_the_prediction_or_in_units():
+    assert Check("x", 2.0, 2.0, 0.1, "r").resolution == pytest.approx(0.05)
+    zero = Check("x", 0.0, 0.01, 0.05, "r", "below")
+    assert zero.resolution == 0.05 and zero.resolution_units == "abs" and not zero.relative
+    effect = Check("x", 0.1, 0.5, 0.2, "r", "effect_above")
+    assert effect.resolution == 0.2 and not effect.relative  # the smallest certified effect, not a ratio
+    assert Check("x", 4.0, 4.0, 1.0, "r").coarse and not Check("x", 4.0, 4.0, 0.2, "r").coarse
+    assert Check("x", 1.0, 3.0, 0.5, "r", "differs").role == "context"
+    with pytest.raises(ValueError, match="role"):
+        Check("x", 1.0, 1.0, 0.1, "r", role="hint")
+
+
+def test_a_claim_of_context_checks_alone_is_not_confirmed(test_ctx):
+    claim = Claim("toy.9", "t", "s", "st", predict=lambda ctx: {}, measure=lambda ctx: {},
+                  compare=lambda p, m, ctx: [Check("paper far off", 1.0, 5.0, 0.5, "r", "differs")])
+    result = claim.evaluate(test_ctx)
+    assert all(c.passed for c in result.checks) and not result.passed
+
+
+def test_monte_carlo_checks_use_student_t_on_the_seed_dof():
+    from claims.core import effect_check, mc_check
+    from theory.stats import Z_ONE_SIDED, Z_SUITE, t_for_budget
+
+    assert Z_SUITE == pytest.approx(4.06, abs=0.01) and Z_ONE_SIDED == pytest.approx(3.89, abs=0.01)
+    assert t_for_budget(1) == pytest.approx(12732, rel=1e-3) and t_for_budget(7) == pytest.approx(8.78, abs=0.01)
+    x = np.array([1.0, 1.1, 0.9, 1.05])
+    c = close_check("m", 1.0, x)
+    assert c.dof == 3 and c.tolerance == pytest.approx(t_for_budget(3) * x.std(ddof=1) / 2)
+    assert mc_check("m", 1.0, 1.0, 0.01, math.inf).tolerance == pytest.approx(Z_SUITE * 0.01)
+    # an effect with no seed spread beyond chance is not certified; a clear one is
+    assert not effect_check("gain", 0.0, [0.01, -0.02, 0.03, 0.0]).passed
+    assert effect_check("gain", 0.0, np.full(16, 0.5) + np.linspace(-0.01, 0.01, 16)).passed
+    with pytest.raises(ValueError, match="se="):
+        mc_check("m", 1.0, 1.0, math.nan, 3)
 
 
 def test_perturb_scales_every_number():
@@ -84,5 +123,5 @@ def test_the_false_alarm_budget_covers_every_monte_carlo_check_of_the_report():
     if not path.exists():
         pytest.skip("no report yet (make validate)")
     claims = json.loads(path.read_text())["claims"]
-    n_mc = sum("SE" in check["rule"] for claim in claims for check in claim["checks"])
+    n_mc = sum(bool(check.get("se")) for claim in claims for check in claim["checks"])
     assert 0 < n_mc <= N_MC_CHECKS

@@ -1,12 +1,16 @@
-r"""Statistics shared by every claim: confidence intervals, the suite-wide z rule, log-log slope fits.
+r"""Statistics shared by every claim: confidence intervals, the suite-wide quantile rule, log-log slope fits.
 
-Tolerance rule for Monte-Carlo comparisons (STYLE.md habit 6): a measurement m with standard error SE agrees with a
-prediction p when |m - p| <= z·SE + bias_bound, where z comes from a suite-wide false-alarm budget
-(:data:`FALSE_ALARM_BUDGET` spread over :data:`N_MC_CHECKS` checks by Bonferroni), so the whole validation report
-raises a false alarm with probability below the budget.
+Tolerance rule for Monte-Carlo comparisons (docs/conventions.md): a measurement m with standard error SE on
+``dof`` degrees of freedom agrees with a prediction p when |m - p| <= q·SE + bias_bound, where q is the Student-t
+quantile (normal for large dof) at the suite-wide false-alarm budget :data:`FALSE_ALARM_BUDGET` spread over
+:data:`N_MC_CHECKS` checks by Bonferroni, so the whole validation report raises a false alarm with probability
+below the budget. Two-sided for equality checks (q = 4.06 for a normal SE), one-sided for effect and bound checks
+(q = 3.89). An SE from S seeds has S - 1 degrees of freedom: q is 12 700 for 2 seeds, 141 for 3, 35 for 4 and 8.8
+for 8, so a powered check needs many seeds or an SE pooled over many i.i.d. samples.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,15 +25,31 @@ size, so it is covered by the same count."""
 
 
 def z_for_budget(budget: float = FALSE_ALARM_BUDGET, n_checks: int = N_MC_CHECKS) -> float:
-    r"""Two-sided Bonferroni z: :math:`z = \Phi^{-1}(1 - \alpha / (2m))`. Default ≈ 3.89."""
+    r"""Two-sided Bonferroni z: :math:`z = \Phi^{-1}(1 - \alpha / (2m))`. Default ≈ 4.06."""
+    return t_for_budget(math.inf, sides=2, budget=budget, n_checks=n_checks)
+
+
+def t_for_budget(dof: float, *, sides: int = 2, budget: float = FALSE_ALARM_BUDGET,
+                 n_checks: int = N_MC_CHECKS) -> float:
+    r"""Bonferroni Student-t quantile :math:`t_{\nu}^{-1}(1 - \alpha / (s\,m))` for an SE on ``dof`` = ν degrees
+    of freedom, ``sides`` = s (2: equality, 1: a one-sided effect or bound), α = ``budget``, m = ``n_checks``.
+    ``dof`` = inf (or above 10^6) gives the normal quantile."""
     if not 0 < budget < 1:
         raise ValueError(f"budget={budget} must be in (0, 1)")
     if n_checks < 1:
         raise ValueError(f"n_checks={n_checks} must be >= 1")
-    return float(_st.norm.ppf(1 - budget / (2 * n_checks)))
+    if sides not in (1, 2):
+        raise ValueError(f"sides={sides} must be 1 or 2")
+    if not dof >= 1:
+        raise ValueError(f"dof={dof} must be >= 1 (an SE needs at least two samples)")
+    level = 1 - budget / (sides * n_checks)
+    return float(_st.norm.ppf(level) if dof > 1e6 else _st.t.ppf(level, dof))
 
 
 Z_SUITE = z_for_budget()
+"""Two-sided normal quantile of the suite budget (4.06): for SEs on many degrees of freedom (pooled samples)."""
+Z_ONE_SIDED = t_for_budget(math.inf, sides=1)
+"""One-sided normal quantile of the suite budget (3.89): effect and bound checks with SEs on many dof."""
 
 
 @dataclass(frozen=True)
