@@ -61,12 +61,17 @@ def _file_digest(path: str) -> str:
 
 
 def code_version(fn: Callable) -> str:
-    """Hash of the sources a run depends on: fn's module, theory/<system>.py (if any), sims/runtime.py."""
-    paths = [inspect.getsourcefile(fn), str(REPO_ROOT / "theory" / f"{system_of(fn)}.py"), runtime.__file__]
+    """Hash of the sources a run depends on: fn's module, sims/runtime.py, and the theory code fn's module can
+    reach (sims.codehash: the referenced theory definitions, closed over their own references), so editing a
+    closed form that no simulator calls keeps every stored run."""
+    from sims import codehash
+
+    paths = [inspect.getsourcefile(fn), runtime.__file__]
     h = hashlib.sha256()
     for p in paths:
         if p and Path(p).exists():
             h.update(_file_digest(str(Path(p).resolve())).encode())
+    h.update(codehash.theory_digest(inspect.getmodule(fn)).encode())
     return h.hexdigest()[:16]
 
 

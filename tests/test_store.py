@@ -99,3 +99,36 @@ def test_killed_sweep_resumes_without_partial_runs(tmp_path):
     assert all(store.has(toy_sim.run, toy_sim.Config(n=n), [0, 1], device="cpu") for n in (2, 3, 4, 5))
     assert json.loads((store.path(toy_sim.run, store.key(toy_sim.run, toy_sim.Config(n=2), [0, 1],
                                                          device="cpu")) / "manifest.json").read_text())["rows"] == 4
+
+
+def test_code_version_follows_only_the_theory_code_a_simulator_reaches(tmp_path, monkeypatch):
+    """A closed form no simulator calls can change without invalidating stored runs; one it calls cannot."""
+    import importlib
+    import sys
+
+    from sims import codehash
+
+    theory_pkg, sims_pkg = tmp_path / "theory_q", tmp_path / "sims_q"
+    for pkg in (theory_pkg, sims_pkg):
+        pkg.mkdir()
+        (pkg / "__init__.py").write_text("")
+    theory_src = theory_pkg / "mini.py"
+    used, unused = "def helper(x):\n    return 2 * x\n\n\ndef used(x):\n    return helper(x)\n", \
+        "def only_claims(x):\n    return 3 * x\n"
+    theory_src.write_text(used + "\n\n" + unused)
+    (sims_pkg / "mini.py").write_text("from theory_q import mini as th\n\n\n"
+                                      "def run(config, seeds, *, device, dtype):\n    return th.used(1)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    mod = importlib.import_module("sims_q.mini")
+
+    def version():
+        codehash.clear_cache()
+        return codehash.theory_digest(mod, prefix="theory_q")
+
+    base = version()
+    theory_src.write_text(used + "\n\n" + unused.replace("3 * x", "4 * x"))
+    assert version() == base  # only the claims use it: stored runs stay valid
+    theory_src.write_text(used.replace("2 * x", "2.5 * x") + "\n\n" + unused)
+    assert version() != base  # reached through used() -> helper(): a miss
+    for name in ("sims_q.mini", "sims_q", "theory_q.mini", "theory_q"):
+        sys.modules.pop(name, None)

@@ -1,0 +1,134 @@
+"""The code version of a simulator: its own module, the shared runtime, and only the theory code it can reach.
+
+A simulator that imports its system's theory module (``from theory import icl as theory``) depends on the theory
+functions it calls, not on the whole file: editing a closed form that only the claims use must not invalidate every
+stored simulation (that is what makes ``make mutation`` affordable: a mutant of a prediction re-runs no simulation).
+The digest therefore covers the source of every top-level theory definition the simulator references, closed
+transitively over the theory module's own top-level names. Any use of a theory module that this analysis cannot
+follow (the module object passed around, ``getattr`` on it, ``from theory.x import *``) falls back to hashing the
+whole theory file, so the digest can be too coarse but never too fine.
+"""
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+import types
+from functools import lru_cache
+from pathlib import Path
+
+
+@lru_cache(maxsize=None)
+def _parsed(path: str) -> tuple[str, ast.Module]:
+    source = Path(path).read_text()
+    return source, ast.parse(source)
+
+
+def _top_level(path: str) -> dict[str, str]:
+    """Top-level name -> source segment (functions, classes, assignments) of a module file; imports under ''."""
+    source, tree = _parsed(path)
+    out: dict[str, list[str]] = {}
+    for node in tree.body:
+        segment = ast.get_source_segment(source, node) or ""
+        names: list[str] = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [""]
+        else:  # a docstring or a bare expression: part of the module, not of a name
+            continue
+        for name in names:
+            out.setdefault(name, []).append(segment)
+    return {name: "\n".join(parts) for name, parts in out.items()}
+
+
+def _names_in(segment: str) -> set[str]:
+    try:
+        tree = ast.parse(segment)
+    except SyntaxError:
+        return set()
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def _closure(path: str, roots: set[str]) -> str:
+    """Digest of the top-level definitions of ``path`` reachable from ``roots`` (plus its import lines)."""
+    defs = _top_level(path)
+    seen: set[str] = set()
+    todo = [r for r in roots if r in defs]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += [n for n in _names_in(defs[name]) if n in defs and n not in seen]
+    h = hashlib.sha256(defs.get("", "").encode())
+    for name in sorted(seen):
+        h.update(f"\0{name}\0{defs[name]}".encode())
+    return h.hexdigest()
+
+
+def _whole_file(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def theory_digest(module: types.ModuleType, prefix: str = "theory") -> str:
+    """Digest of the theory code that ``module`` (a simulator) can reach; ``prefix`` names the theory package."""
+    path = getattr(module, "__file__", None)
+    if not path:
+        return ""
+    source, tree = _parsed(path)
+    aliases: dict[str, types.ModuleType] = {}
+    direct: dict[types.ModuleType, set[str]] = {}
+    whole: set[str] = set()
+    for name, value in vars(module).items():
+        if isinstance(value, types.ModuleType) and value.__name__.startswith(prefix):
+            aliases[name] = value
+        elif (getattr(value, "__module__", "") or "").startswith(prefix + ".") \
+                and not isinstance(value, types.ModuleType):
+            direct.setdefault(sys.modules[value.__module__], set()).add(getattr(value, "__name__", name))
+    used: dict[types.ModuleType, set[str]] = {m: set(v) for m, v in direct.items()}
+    attribute_bases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+            attribute_bases.add(id(node.value))
+            used.setdefault(aliases[node.value.id], set()).add(node.attr)
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(prefix) \
+                and any(a.name == "*" for a in node.names):
+            whole.add(node.module)
+    for node in ast.walk(tree):  # the alias used as a value (passed, getattr'd): follow the whole file
+        if isinstance(node, ast.Name) and node.id in aliases and id(node) not in attribute_bases \
+                and isinstance(node.ctx, ast.Load):
+            whole.add(aliases[node.id].__name__)
+    h = hashlib.sha256()
+    for mod in sorted(used, key=lambda m: m.__name__):
+        if mod.__name__ in whole or not getattr(mod, "__file__", None):
+            continue
+        h.update(f"{mod.__name__}:{_closure(mod.__file__, used[mod])}".encode())
+        h.update(_shared_theory(mod, prefix).encode())
+    for name in sorted(whole):
+        mod = sys.modules.get(name)
+        if mod is not None and getattr(mod, "__file__", None):
+            h.update(f"{name}:*{_whole_file(mod.__file__)}".encode())
+    return h.hexdigest()
+
+
+def _shared_theory(module: types.ModuleType, prefix: str) -> str:
+    """Other theory modules a theory module imports (e.g. theory.stats): hashed whole; they are small and shared."""
+    names = set()
+    for value in vars(module).values():
+        name = value.__name__ if isinstance(value, types.ModuleType) else getattr(value, "__module__", "") or ""
+        if name.startswith(prefix + ".") and name != module.__name__:
+            names.add(name)
+    h = hashlib.sha256()
+    for name in sorted(names):
+        mod = sys.modules.get(name)
+        if mod is not None and getattr(mod, "__file__", None):
+            h.update(f"{name}:{_whole_file(mod.__file__)}".encode())
+    return h.hexdigest()
+
+
+def clear_cache() -> None:
+    _parsed.cache_clear()
