@@ -17,7 +17,7 @@ export MPLBACKEND := Agg
 # The venv is a prerequisite only when we use it.
 SETUP := $(if $(filter $(VENV_PY),$(PYTHON)),$(VENV)/.installed,)
 
-.PHONY: all setup validate figures report test test-slow test-gpu bench notebooks gpu-preset clean-results help
+.PHONY: all setup validate figures report test test-slow test-gpu bench notebooks gpu-preset mutation clean-results help
 all: validate figures report
 
 help:
@@ -30,6 +30,7 @@ help:
 	@echo "make bench      benchmarks (ratios against a baseline in the same run)"
 	@echo "make notebooks  coursework notebooks from demos/ into notebooks/"
 	@echo "make gpu-preset every claim at GPU size on CUDA (reports/validation-gpu.json)"
+	@echo "make mutation   plant realistic bugs, one at a time, and report which claims catch them (long)"
 	@echo "Variables: PYTHON=python3 (skip the venv), SYSTEMS='icl lssl', JOBS=2"
 
 setup: $(SETUP)
@@ -64,6 +65,11 @@ test-gpu: $(SETUP)
 # float64: the claims' tolerance rules are stated for float64 checking paths (admm's paper scale diverges in float32).
 gpu-preset: $(SETUP)
 	$(PYTHON) -m claims $(SYSTEMS) --size gpu --device cuda --dtype float64
+
+# Long (tens of minutes): every mutant of mutation/mutants_<system>.py against its system's claims at test and
+# report size; resumes where it stopped. Writes reports/MUTATION.md.
+mutation: $(SETUP)
+	$(PYTHON) -m mutation $(SYSTEMS) --jobs $(JOBS)
 
 bench: $(SETUP)
 	$(PYTHON) -m bench $(SYSTEMS)
