@@ -11,7 +11,7 @@ import sys
 
 from claims import load_claims
 from claims.core import SIZES, Context
-from claims.report import previous_results, write_replicate, write_reports
+from claims.report import check_line, format_resolution, previous_results, write_replicate, write_reports
 from sims import SYSTEMS
 from sims.store import Store
 
@@ -27,6 +27,8 @@ def main(argv=None) -> int:
     parser.add_argument("--strict", action="store_true", help="exit 1 if any claim is not confirmed")
     parser.add_argument("--fresh", action="store_true",
                         help="re-evaluate every claim even if its code and stored runs are unchanged")
+    parser.add_argument("--show", action="store_true",
+                        help="print every check: prediction, measurement [95 %% CI], tolerance, resolution, verdict")
     parser.add_argument("--seed-offset", type=int, default=0, metavar="N",
                         help="replicate with every simulation seed shifted by N (fresh random streams); the report "
                              "goes to results/replicates/, not reports/ or the README")
@@ -36,9 +38,19 @@ def main(argv=None) -> int:
     for s in args.systems:
         if s not in SYSTEMS:
             parser.error(f"unknown system {s!r}; choose from {', '.join(SYSTEMS)}")
-    ctx = Context(size=args.size, device=args.device, dtype=args.dtype, store=Store(), n_jobs=args.jobs,
-                  seed_offset=args.seed_offset)
+    if args.jobs < 1:
+        parser.error(f"--jobs={args.jobs} must be >= 1")
+    try:
+        ctx = Context(size=args.size, device=args.device, dtype=args.dtype, store=Store(), n_jobs=args.jobs,
+                      seed_offset=args.seed_offset)
+    except ValueError as err:
+        parser.error(str(err))
     only = {c for c in args.only.split(",") if c}
+    if only:
+        known = {c.id for system in (args.systems or SYSTEMS) for c in load_claims(system)}
+        unknown = sorted(only - known)
+        if unknown:
+            parser.error(f"--only: unknown claim ids {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     previous = previous_results(args.size) if not (only or args.fresh or args.seed_offset) else {}
     results = []
     for system in args.systems or SYSTEMS:
@@ -47,13 +59,13 @@ def main(argv=None) -> int:
         if claims and all(previous.get(c.id, {}).get("fingerprint") == stamp for c in claims):
             for claim in claims:
                 results.append(previous[claim.id])
-                _print_line(previous[claim.id], "unchanged")
+                _print_line(previous[claim.id], "unchanged", args.show)
             continue
         evaluated = []
         for claim in claims:
             res = claim.evaluate(ctx).as_dict()
             evaluated.append(res)
-            _print_line(res, f"{res['wall_s']:6.1f}s")
+            _print_line(res, f"{res['wall_s']:6.1f}s", args.show)
         stamp = _stamp(ctx, system)  # after the runs: the next invocation sees the same store listing
         results += [dict(r, fingerprint=stamp) for r in evaluated]
     if args.seed_offset and args.size in ("report", "gpu"):
@@ -73,10 +85,14 @@ def _stamp(ctx: Context, system: str) -> str:
     return f"{ctx.store.fingerprint(system)}:{ctx.size}:{ctx.torch_device.type}:{ctx.torch_dtype}"
 
 
-def _print_line(res: dict, timing: str) -> None:
+def _print_line(res: dict, timing: str, show: bool = False) -> None:
     n_ok = sum(c["passed"] for c in res["checks"])
-    print(f"{res['id']:<16} {res['verdict']:<14} {n_ok:>2}/{len(res['checks']):<2} checks {timing:>9}  {res['title']}",
-          flush=True)
+    worst = format_resolution(res.get("worst_resolution"))
+    print(f"{res['id']:<16} {res['verdict']:<14} {n_ok:>2}/{len(res['checks']):<2} checks {timing:>9}  "
+          f"worst resolution {worst:<10} {res['title']}", flush=True)
+    if show:
+        for c in res["checks"]:
+            print("    " + check_line(c), flush=True)
 
 
 if __name__ == "__main__":

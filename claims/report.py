@@ -69,6 +69,15 @@ def format_resolution(res: dict | None) -> str:
     return f"{100 * value:.3g} %" if not units else f"{_fmt(value)} {units}"
 
 
+def check_line(c: dict) -> str:
+    """One check in plain text (``python -m claims --show``)."""
+    role = "" if c.get("role", "evidence") == "evidence" else " [context]"
+    res = format_resolution(c) if not role else "—"
+    return (f"{'pass' if c['passed'] else 'FAIL'}{role} {c['name']}: prediction {_fmt(c['prediction'])}, measured "
+            f"{_measurement(c)}, tolerance {_MODE[c['mode']]} {_fmt(c['tolerance'])}, resolution {res}"
+            + (f" ({c['resolution_note']})" if c.get("resolution_note") else ""))
+
+
 def _check_row(c: dict) -> str:
     tol = f"{_MODE[c['mode']]} {_fmt(c['tolerance'])}"
     res = format_resolution(c) if c.get("role", "evidence") == "evidence" else "—"

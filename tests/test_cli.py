@@ -101,3 +101,18 @@ def test_claims_seed_offset_replicates_without_touching_the_reports(monkeypatch,
     assert stored and all(min(s) >= 1000 for s in stored)
     with pytest.raises(SystemExit):
         claims_cli.main(["--seed-offset", "-1"])
+
+
+def test_claims_show_prints_every_check_and_unknown_ids_are_refused(monkeypatch, tmp_path, capsys):
+    import claims.__main__ as claims_cli
+    from tests.test_claims_core import _toy_claim
+
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setattr(claims_cli, "SYSTEMS", ("toy",))
+    monkeypatch.setattr(claims_cli, "load_claims", lambda system: [_toy_claim()])
+    assert claims_cli.main(["--device", "cpu", "--size", "test", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "pass E x^2: prediction 1, measured" in out and "resolution" in out and "worst resolution" in out
+    with pytest.raises(SystemExit):
+        claims_cli.main(["--device", "cpu", "--size", "test", "--only", "toy.99"])
+    assert "unknown claim ids toy.99" in capsys.readouterr().err
