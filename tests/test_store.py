@@ -99,3 +99,12 @@ def test_killed_sweep_resumes_without_partial_runs(tmp_path):
     assert all(store.has(toy_sim.run, toy_sim.Config(n=n), [0, 1], device="cpu") for n in (2, 3, 4, 5))
     assert json.loads((store.path(toy_sim.run, store.key(toy_sim.run, toy_sim.Config(n=2), [0, 1],
                                                          device="cpu")) / "manifest.json").read_text())["rows"] == 4
+
+
+def test_default_root_is_the_working_directory_or_the_environment(tmp_path, monkeypatch):
+    """An installed package keeps its runs where the user works, not inside site-packages."""
+    monkeypatch.delenv("THEORY_TESTBED_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Store().root == tmp_path / "results"
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "elsewhere"))
+    assert Store().root == tmp_path / "elsewhere"
