@@ -190,8 +190,10 @@ def krylov_matrix(A_bar, B_bar, L: int, *, algorithm: str = "squaring", allow_un
     A_bar = _square(A_bar, "A_bar")
     N = A_bar.shape[0]
     B_bar = np.asarray(B_bar, dtype=np.float64)
+    if B_bar.shape == (N, 1):  # a single-input column, as discretize returns for a B of shape (N, 1)
+        B_bar = B_bar[:, 0]
     if B_bar.shape != (N,):
-        raise ValueError(f"B_bar must have shape ({N},), got {B_bar.shape}")
+        raise ValueError(f"B_bar must have shape ({N},) or ({N}, 1), got {B_bar.shape}")
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
         raise ValueError(f"L={L!r} must be an integer >= 1")
     if algorithm not in ("squaring", "naive"):
