@@ -107,6 +107,8 @@ class Config:
             bad("local_steps", self.local_steps, "need local_steps >= 1")
         if self.chunk < 1:
             bad("chunk", self.chunk, "need chunk >= 1")
+        if self.data_seed < 0:
+            bad("data_seed", self.data_seed, "need data_seed >= 0 (a numpy SeedSequence entropy)")
 
     @property
     def a_bar(self) -> float:
@@ -358,7 +360,7 @@ class IdentityConfig:
 
     def __post_init__(self):
         Config(K=self.K, L=self.L, d_min=self.d_min, d_max=self.d_max, sigma_nu=self.sigma_nu, rho=self.rho,
-               C=self.K, n_iter=self.n_iter)
+               C=self.K, n_iter=self.n_iter, data_seed=self.data_seed)
         if self.n_iter < 1:
             raise ValueError(f"n_iter={self.n_iter!r} is not valid; need n_iter >= 1")
 
@@ -437,6 +439,12 @@ def paper_grid() -> list[Config]:
     return configs
 
 
-PRESETS: dict[str, Config] = {"cpu": SMALL, "gpu": PAPER, "paper": PAPER}
+PRESETS: dict[str, Config] = {"cpu": SMALL, "gpu": PAPER, "paper": PAPER,
+                               # the contract battery's size (tests/test_contract.py): well under a second
+                               "tiny": replace(SMALL, n_iter=40, window=10, n_record=8, sigma2_zeta=1e-2,
+                                               sigma2_eta=1e-2)}
+BATCH_RTOL = 1e-13
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): the same
+draws per seed; batched matrix products may round differently (C·n·eps with n ~ 100 operations per iteration)."""
 SWEEPS: dict[str, dict] = {"paper": {"fn": run, "configs": paper_grid(), "n_seeds": 100},
                            "paper_cpu": {"fn": run, "configs": paper_grid(), "n_seeds": 10}}

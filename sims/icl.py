@@ -532,7 +532,12 @@ def _run_reference(cfg: ReferenceConfig, seeds, device, dtype) -> pd.DataFrame:
 PRESETS: dict[str, Config] = {
     "cpu": Config(),
     "gpu": Config(batch=8192, steps=4000, eval_batch=131072),
+    # the contract battery's size (tests/test_contract.py): a second or two on one CPU core
+    "tiny": Config(d=3, n=6, steps=20, batch=64, eval_batch=512, log_every=5),
 }
+BATCH_RTOL = 1e-12
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): identical
+draws per seed; batched BLAS may block sums differently."""
 
 _SPECTRUM = (1.0, 1.0, 0.25, 0.0625, 1.0)
 SWEEPS: dict[str, dict] = {
