@@ -1,6 +1,6 @@
 r"""Three-layer networks learning h = g∘p from about d^k samples, against kernel, random-feature and 2-layer baselines.
 
-The network (brief §2; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
+The network (docs/hierarchical.md; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
 
 .. math:: \varphi(x) = g_{u,s,V}(x) = u^\top\sigma_1(Vx + s),\qquad
           h_\theta(x) = \varphi(x) + c_0 + \sum_{j=1}^{m_2} c_j\,\mathrm{ReLU}(a_j\varphi(x) + b_j),

@@ -139,7 +139,7 @@ def lsa_predict(W_PV: torch.Tensor, W_KQ: torch.Tensor, G: torch.Tensor, x_q: to
 
 def effective_gamma(W_PV: torch.Tensor, W_KQ: torch.Tensor) -> torch.Tensor:
     r"""\Gamma_{eff} = u_y A^T + k u_x^T from u_x = W^{PV}_{d+1,1:d}, u_y = W^{PV}_{d+1,d+1}, A = W^{KQ}_{1:d,1:d},
-    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (shared/briefs/icl.md §1)."""
+    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (docs/icl.md)."""
     d = W_PV.shape[-1] - 1
     u_x, u_y = W_PV[:, d, :d], W_PV[:, d, d]
     A, k = W_KQ[:, :d, :d], W_KQ[:, d, :d]
