@@ -10,6 +10,7 @@ build with the demo's name and exit status 1.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 import time
@@ -63,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.demos) - set(demo_names()))
     if unknown:
         parser.error(f"unknown demo(s) {unknown}; choose from {demo_names()}")
+    missing = [m for m in ("jupytext", "nbformat", "nbclient", "ipykernel") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"error: make notebooks needs {', '.join(missing)}: install the coursework extra "
+              "(pip install -r requirements.lock, or pip install -e .[coursework])", file=sys.stderr)
+        return 2
     from nbclient.exceptions import CellExecutionError
 
     for name in args.demos or demo_names():
