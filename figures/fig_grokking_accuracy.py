@@ -1,4 +1,5 @@
-"""Delayed generalisation (claim grokking.1): train and test accuracy of the CPU preset over epochs, seeds as bands."""
+"""Delayed generalisation (claim grokking.1): train and test accuracy of the CPU preset over epochs, each seed as a
+thin line."""
 from __future__ import annotations
 
 from claims import grokking as cg
