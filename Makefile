@@ -17,7 +17,7 @@ export MPLBACKEND := Agg
 # The venv is a prerequisite only when we use it.
 SETUP := $(if $(filter $(VENV_PY),$(PYTHON)),$(VENV)/.installed,)
 
-.PHONY: all setup validate figures report test test-slow test-gpu bench notebooks gpu-preset mutation clean-results help
+.PHONY: all setup validate figures report test test-slow test-gpu bench notebooks docs gpu-preset mutation clean-results help
 all: validate figures report
 
 help:
@@ -28,7 +28,8 @@ help:
 	@echo "make report     print the validation summary"
 	@echo "make test-slow  long statistical tests;  make test-gpu  CUDA tests (skipped without a GPU)"
 	@echo "make bench      benchmarks (ratios against a baseline in the same run)"
-	@echo "make notebooks  coursework notebooks from demos/ into notebooks/"
+	@echo "make notebooks  build and execute the coursework notebooks (demos/ -> notebooks/)"
+	@echo "make docs       API reference from the docstrings (docs/api/index.html)"
 	@echo "make gpu-preset every claim at GPU size on CUDA (reports/validation-gpu.json)"
 	@echo "make mutation   plant realistic bugs, one at a time, and report which claims catch them (long)"
 	@echo "Variables: PYTHON=python3 (skip the venv), SYSTEMS='icl lssl', JOBS=2"
@@ -74,9 +75,13 @@ mutation: $(SETUP)
 bench: $(SETUP)
 	$(PYTHON) -m bench $(SYSTEMS)
 
+# Build notebooks/*.ipynb from demos/*.py and execute each on a fresh kernel (plots inline; needs the coursework extra).
 notebooks: $(SETUP)
-	@mkdir -p notebooks
-	for f in demos/*.py; do $(PYTHON) -m jupytext --quiet --to ipynb --output notebooks/$$(basename $$f .py).ipynb $$f; done
+	$(PYTHON) scripts/build_notebooks.py
+
+# The API reference (docs/api/, ignored by git) from the docstrings of theory, sims and claims (needs the docs extra).
+docs: $(SETUP)
+	$(PYTHON) -m pdoc --math --docformat numpy --output-directory docs/api theory sims claims
 
 clean-results:
 	rm -rf results figures/out/.stamps

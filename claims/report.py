@@ -9,7 +9,10 @@ from pathlib import Path
 
 from sims.store import REPO_ROOT, git_sha, package_versions
 
-REPORT_DIR = REPO_ROOT / "reports"
+# A source checkout (pyproject.toml beside the packages) keeps its committed reports/ and README table; an installed
+# package writes reports/ in the current working directory and has no README to update.
+IN_CHECKOUT = (REPO_ROOT / "pyproject.toml").exists()
+REPORT_DIR = REPO_ROOT / "reports" if IN_CHECKOUT else Path.cwd() / "reports"
 README_START = "<!-- claims-table:start -->"
 README_END = "<!-- claims-table:end -->"
 _ICON = {"confirmed": "✅ confirmed", "not confirmed": "❌ not confirmed"}

@@ -26,10 +26,8 @@
 
 # %%
 import os
+from dataclasses import replace
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -125,6 +123,32 @@ ax.set_xlabel("context length n")
 ax.set_ylabel("excess risk")
 ax.legend(fontsize=7)
 plt.show()
+
+# %% [markdown]
+# ## Try it
+#
+# 1. **Context length.** Set `n_try = 5` below. Before running, compute the predicted step size
+#    $\eta = n/(n + d + 1 + \sigma^2)$ by hand: is it closer to 0 or to 1? Run the cell and compare the learned mean
+#    diagonal with your number. Then try `n_try = 80`.
+# 2. **Noise.** Set `sigma2_try = 1.0` (and `n_try = 20`). Predict from the formula whether $\eta$ and $L^*$ go up or
+#    down, run, and compare the measured loss with $L^*$.
+# 3. **Where is the floor?** With `n_try = 5`, look at the printed errors at test lengths $m = 10 \dots 1000$ next to
+#    the theory line $L(\Gamma^*; m)$: why does the error stop falling although $m$ grows?
+
+# %%
+n_try, sigma2_try = 10, 0.01
+cfg_try = replace(cfg, n=n_try, sigma2=sigma2_try)
+df_try = sim.run(cfg_try, SEEDS, device="cpu", dtype="float64")
+G_try = sim.gamma_from_table(df_try, d)
+print(f"n = {n_try}, sigma2 = {sigma2_try}")
+print(f"  step size eta: theory {th.optimal_eta(d, n_try, sigma2_try):.4f}, "
+      f"learned mean diagonal {np.einsum('sii->s', G_try).mean() / d:.4f}")
+print(f"  loss: theory L* {th.optimal_loss(np.eye(d), n_try, sigma2_try):.4f}, "
+      f"measured {sim.metric(df_try, 'eval_loss').mean():.4f}")
+G_star_try = th.optimal_gamma(np.eye(d), n_try, sigma2_try)
+for m in cfg_try.eval_lengths:
+    print(f"  test length m = {m:4d}: theory {th.population_loss(G_star_try, np.eye(d), m, sigma2_try):.4f}, "
+          f"measured {sim.metric(df_try, f'err_m{m}').mean():.4f}")
 
 # %% [markdown]
 # **What to take away.** The trained attention layer lands on the closed-form optimum: it *is* one step of

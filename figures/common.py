@@ -34,19 +34,62 @@ def style():
     return plt
 
 
-def mean_band(ax, x, samples, *, label: str, color=None, marker="o", level: float = 0.95):
-    """Simulation as mean ± CI over seeds: ``samples`` has shape (n_seeds, len(x))."""
+FEW_SEEDS = 4
+"""With this many seeds or fewer a 95 % band is mostly the t quantile (12.7 for 2 seeds, 3.2 for 4) and can span
+decades; figures then draw every seed as a thin line around the mean instead (docs/conventions.md)."""
+
+
+def _seeds_or_band(ax, x, samples, centre, low, high, *, label, color, marker, what, connect=True):
+    n = samples.shape[0]
+    style = {"lw": 1.2} if connect else {"ls": "none", "mfc": "white", "mew": 1.2}
+    if n <= FEW_SEEDS:
+        each = "thin" if connect else "dots"
+        line, = ax.plot(x, centre, marker=marker, ms=3.5 if connect else 5, color=color, **style,
+                        label=f"{label} ({what}; {each}: each of {n} seed{'s' if n > 1 else ''})")
+        seed_style = {"lw": 0.6} if connect else {"ls": "none", "marker": ".", "ms": 3}
+        for row in samples if n > 1 else ():
+            ax.plot(x, row, color=line.get_color(), alpha=0.45, zorder=line.get_zorder() - 0.1, **seed_style)
+        return line
+    line, = ax.plot(x, centre, marker=marker, ms=3.5 if connect else 5, color=color, **style,
+                    label=f"{label} ({what} ± 95% CI, {n} seeds)")
+    if connect:
+        ax.fill_between(x, low, high, color=line.get_color(), alpha=0.25, lw=0)
+    else:
+        ax.errorbar(x, centre, yerr=[centre - low, high - centre], ls="none", color=line.get_color(), lw=1, capsize=2)
+    return line
+
+
+def mean_band(ax, x, samples, *, label: str, color=None, marker="o", level: float = 0.95, limits=None,
+              connect: bool = True):
+    """Simulation over seeds, ``samples`` of shape (n_seeds, len(x)): the mean with its CI band, or with every
+    seed as a thin line when there are :data:`FEW_SEEDS` or fewer. ``limits`` = (low, high) clips the band to
+    what the quantity can be (an accuracy or a share lies in [0, 1]). ``connect=False`` draws open markers with
+    error bars (or seed dots) and no line: for a sparse grid next to a theory curve, where straight segments
+    between the points would cut across the curve."""
     from theory.stats import mean_ci
 
     samples = np.asarray(samples, dtype=np.float64)
     stats = [mean_ci(samples[:, j], level) for j in range(samples.shape[1])]
     mean = np.array([s.mean for s in stats])
-    lo = np.array([s.low for s in stats]) if samples.shape[0] > 1 else mean
-    hi = np.array([s.high for s in stats]) if samples.shape[0] > 1 else mean
-    line, = ax.plot(x, mean, marker=marker, ms=3.5, lw=1.0, color=color,
-                    label=f"{label} (mean ± 95% CI, {samples.shape[0]} seeds)")
-    ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.25, lw=0)
-    return line
+    low, high = np.array([s.low for s in stats]), np.array([s.high for s in stats])
+    if limits is not None:
+        low, high = np.clip(low, *limits), np.clip(high, *limits)
+    return _seeds_or_band(ax, x, samples, mean, low, high, label=label, color=color, marker=marker, what="mean",
+                          connect=connect)
+
+
+def log_band(ax, x, samples, *, label: str, color=None, marker="o"):
+    """Positive simulation values that spread over decades across seeds, on a log axis: the geometric mean with
+    the 95 % CI of the log10 values (a linear CI would cross zero), or every seed as a thin line when there are
+    :data:`FEW_SEEDS` or fewer."""
+    from theory.stats import mean_ci
+
+    samples = np.asarray(samples, dtype=np.float64)
+    stats = [mean_ci(np.log10(samples[:, j])) for j in range(samples.shape[1])]
+    centre = 10 ** np.array([s.mean for s in stats])
+    low, high = 10 ** np.array([s.low for s in stats]), 10 ** np.array([s.high for s in stats])
+    return _seeds_or_band(ax, x, samples, centre, low, high, label=label, color=color, marker=marker,
+                          what="geo. mean")
 
 
 def render(module_name: str, store=None, force: bool = False) -> str:

@@ -26,7 +26,7 @@ def draw(data):
     db = lambda v: 10 * np.log10(v)  # noqa: E731
     pts = data["points"]
     n = pts[0]["n"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.0))
     ax = axes[0]
     styles = {"rerce": ("o-", "RERCE-Fed"), "continual": ("s--", "continual updates"), "admm": ("^", "noisy ADMM")}
     for s2, alpha in ((6.25e-4, 1.0), (1e-2, 0.6)):
@@ -45,7 +45,7 @@ def draw(data):
     ax.set_xlabel("scheduled clients C of K = 100")
     ax.set_ylabel("plateau NMSD (dB)")
     ax.set_title(f"Plateau vs C (MC mean ± 95% CI, {n} seeds)", fontsize=10)
-    ax.legend(fontsize=7.5)
+    ax.legend(fontsize=7.5, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the data span the axes
     ax = axes[1]
     for C_, c in ((4, "C0"), (100, "C1")):
         sel = {p["s2"]: p for p in pts if p["variant"] == "rerce" and p["C"] == C_}

@@ -1,4 +1,5 @@
-"""Delayed generalisation (claim grokking.1): train and test accuracy of the CPU preset over epochs, seeds as bands."""
+"""Delayed generalisation (claim grokking.1): train and test accuracy of the CPU preset over epochs, each seed as a
+thin line."""
 from __future__ import annotations
 
 from claims import grokking as cg
@@ -17,19 +18,19 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.6))
     for metric, label, color in (("train_acc", "train accuracy", "C0"), ("test_acc", "test accuracy", "C3"),
                                  ("fourier_share", "per-neuron Fourier share", "C2")):
         steps, values = data[metric]
-        mean_band(ax, steps, values, label=label, color=color, marker="")
+        mean_band(ax, steps, values, label=label, color=color, marker="", limits=(0, 1))  # accuracies, shares
     ax.axhline(0.99, color="black", lw=0.8, ls=":", label="99 %")
     ax.set(xlabel="epoch (full-batch Adam step)", ylabel="accuracy / share", ylim=(-0.02, 1.02))
-    ax.legend(fontsize=7, loc="center right")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves cross the axes
     for metric, label, color in (("train_loss", "train loss", "C0"), ("test_loss", "test loss", "C3")):
         steps, values = data[metric]
         mean_band(bx, steps, values, label=label, color=color, marker="")
     bx.set(xlabel="epoch", ylabel="MSE (class-centred, mean over samples)", yscale="log")
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     c = data["config"]
     fig.suptitle(f"Grokking: Z_{c['M']} addition, {c['p']:.0%} of pairs, K={c['K']}, x², Adam, η={c['eta']:g}")
     fig.tight_layout()

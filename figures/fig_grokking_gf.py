@@ -3,7 +3,7 @@ eta = 0, and during full training."""
 from __future__ import annotations
 
 from claims import grokking as cg
-from figures.common import mean_band
+from figures.common import log_band, mean_band
 
 
 def load(store) -> dict:
@@ -18,13 +18,17 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.6))
     titles = {"lazy": "lazy Stage I (W frozen, V(0)=0), η > 0", "lazy_zero": "lazy Stage I, η = 0, K ≥ n",
               "full": "full training (W and V), η > 0"}
     for ax, name in zip(axes, ("lazy", "lazy_zero", "full")):
         d = data[name]
         steps, gf = d["gf"]
-        mean_band(ax, steps, gf, label="‖G_F‖ measured", color="C0", marker="")
+        if name == "lazy_zero":  # decays over decades: geometric mean and log-space CI; G_F(0) = 0 is off the axis
+            keep = gf.min(axis=0) > 0
+            log_band(ax, steps[keep], gf[:, keep], label="‖G_F‖ measured", color="C0", marker="")
+        else:
+            mean_band(ax, steps, gf, label="‖G_F‖ measured", color="C0", marker="")
         if name != "lazy_zero":
             steps, star = d["star"]
             mean_band(ax, steps, star, label="Eq. 4 at the current F (theory)", color="black", marker="")
@@ -32,6 +36,6 @@ def draw(data):
                title=titles[name] + "\n" + d["label"])
         if name == "lazy_zero":
             ax.set_yscale("log")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2))  # below: curves fill the axes
     fig.tight_layout()
     return fig

@@ -20,10 +20,18 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.2, 4.2))
+    fig, ax = plt.subplots(figsize=(6.2, 5.2))
     rows = data["rows"]
-    sc = ax.scatter(rows[:, 0], rows[:, 1], c=rows[:, 2], cmap="RdYlGn", vmin=0, vmax=1, s=110, edgecolor="k",
-                    zorder=4)
+    # A neutral colour scale for accuracy: points on the p_c line reach 4-9 % test accuracy, which is what the theory
+    # allows there (the band around p_c is not checked); a red-to-green scale painted them as failures.
+    M_pts, p_pts = rows[:, 0], rows[:, 1]
+    ratio = np.round(p_pts / (th.CRITICAL_C * np.log(M_pts) / M_pts), 2)  # configs round p to 4 decimals
+    in_band = (ratio > 0.75) & (ratio < 1.5)
+    for mask, marker, label in ((~in_band, "o", "checked: < 0.1 below 0.75 p_c, ≥ 0.99 above 1.5 p_c"),
+                                (in_band, "D", "inside the unchecked band")):
+        sc = ax.scatter(M_pts[mask], p_pts[mask], c=rows[mask, 2], cmap="viridis", vmin=0, vmax=1, s=110,
+                        marker=marker, edgecolor="k", zorder=4)
+        ax.scatter([], [], s=110, marker=marker, facecolor="white", edgecolor="k", label=label)  # shape only
     fig.colorbar(sc, ax=ax, label=f"final test accuracy ({data['n_seeds']} seed(s), ≤ {rows[0, 3]:.0f} epochs)")
     M = np.linspace(rows[:, 0].min() - 2, rows[:, 0].max() + 4, 200)
     pc = th.CRITICAL_C * np.log(M) / M  # the smooth curve of th.critical_fraction
@@ -31,6 +39,6 @@ def draw(data):
     ax.fill_between(M, 0.75 * pc, 1.5 * pc, color="gray", alpha=0.15, label="unchecked band (0.75, 1.5) p_c")
     ax.set(xlabel="group order M (Z_M)", ylabel="training fraction p = n / M²",
            title="Memorisation vs generalisation (K=512, Adam, η=2e-4)")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15))  # below: the points fill the axes
     fig.tight_layout()
     return fig

@@ -40,19 +40,25 @@ def draw(data):
     ax.plot(n, data["gd_unit"], color="gray", lw=1.2, ls="-.", label="one-step GD, eta = 1 (theory)")
     ols = np.where(np.isfinite(data["ols"]), data["ols"], np.nan)
     ax.plot(n, ols, color="tab:red", lw=1.4, label="min-norm OLS (exact; +inf at n = d-1, d, d+1)")
-    ax.plot(data["ns"], data["ridge_mc"], color="tab:green", lw=1.4, label="Bayes ridge (theory, RB Monte Carlo)")
+    ax.plot(data["ns"], data["ridge_mc"], color="tab:green", lw=1.4, ls=":", label="Bayes ridge (theory, RB Monte Carlo)")
     ax.plot(n, data["ridge_mp"], color="tab:green", lw=1.0, ls="--", label="Bayes ridge, Marchenko-Pastur limit")
     ax.axvline(data["d"], color="tab:red", lw=0.8, ls=":")
     ns = data["ns"]
-    mean_band(ax, ns, data["sim"]["ridge"], label="ridge on prompts", color="tab:green", marker="s")
+    # Theory as lines, simulations as open markers with 95 % CIs in a darker shade of the same hue and no connecting
+    # line: the grid of simulated n is sparse (10, 12, 16), and a straight segment from n = 10 to 12 cuts across the
+    # convex OLS curve sigma^2 d/(n-d-1), which drew a zigzag against the theory line.
+    sim_style = {"connect": False}
+    mean_band(ax, ns, data["sim"]["ridge"], label="ridge on prompts", color="darkgreen", marker="s", **sim_style)
     below, above = ns <= data["d"] - 2, ns >= data["d"] + 2  # two branches: the mean is +inf in between
-    mean_band(ax, ns[below], data["sim"]["ols"][:, below], label="OLS on prompts (|n-d| >= 2)", color="tab:red",
-              marker="^")
-    mean_band(ax, ns[above], data["sim"]["ols"][:, above], label="_", color="tab:red", marker="^")
+    mean_band(ax, ns[below], data["sim"]["ols"][:, below], label="OLS on prompts (|n-d| >= 2)", color="darkred",
+              marker="^", **sim_style)
+    mean_band(ax, ns[above], data["sim"]["ols"][:, above], label="_", color="darkred", marker="^", **sim_style)
     ax.annotate("OLS: +inf at\nn = d-1, d, d+1", xy=(data["d"], 6.0), xytext=(data["d"] + 2, 6.5), fontsize=7.5,
                 color="tab:red", arrowprops=dict(arrowstyle="->", color="tab:red", lw=0.8))
-    mean_band(ax, ns, data["sim"]["gd_opt"], label="one-step GD eta* on prompts", color="tab:blue", marker="o")
-    mean_band(ax, data["lsa_ns"], data["lsa_trained"], label="trained full LSA", color="tab:purple", marker="D")
+    mean_band(ax, ns, data["sim"]["gd_opt"], label="one-step GD eta* on prompts", color="tab:blue", marker="o",
+              **sim_style)
+    mean_band(ax, data["lsa_ns"], data["lsa_trained"], label="trained full LSA", color="tab:purple", marker="D",
+              **sim_style)
     ax.set_yscale("log")
     ax.set_ylim(0.04, 12)
     ax.set_xlabel("context length n (examples in the prompt)")

@@ -35,27 +35,27 @@ def draw(data):
 
     from figures.common import THEORY_STYLE, mean_band
 
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 4.2), constrained_layout=True)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10.5, 5.4), constrained_layout=True)
     a.plot(data["m_grid"], data["zfb"], label="ZFB Thm 4.2 (theory)", **THEORY_STYLE)
     a.axhline(data["floor"], color="gray", ls="--", lw=1.0, label=f"floor as m -> inf: {data['floor']:.3f}")
     a.axvline(data["N"], color="gray", ls=":", lw=0.8)
-    mean_band(a, data["lengths"], data["err"], label="trained LSA", color="tab:blue")
+    mean_band(a, data["lengths"], data["err"], label="trained LSA", color="tab:blue", connect=False)
     a.set_xscale("log")
     a.set_yscale("log")
     a.set_xlabel("test prompt length m (trained at N = 20, dotted)")
     a.set_ylabel("test error E(y_hat - y)^2")
     a.set_title("Test-length shift (Ahn spectrum, noiseless)", fontsize=10)
-    a.legend(fontsize=8)
+    a.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     b.plot(data["c_grid"], data["lsa_theory"], label="LSA at Gamma*: L(Gamma*; c^2 Sigma) (theory)", **THEORY_STYLE)
     b.plot(data["c_grid"], data["retrained"], color="black", ls="--", lw=1.0,
            label="LSA trained at the test scale: L*(c^2 Sigma) (theory)")
     b.axhline(data["ols_theory"], color="tab:red", lw=1.2, label="OLS: sigma^2 (1 + d/(n-d-1)) (theory)")
-    mean_band(b, data["scales"], data["lsa"], label="trained LSA", color="tab:blue")
-    mean_band(b, data["scales"], data["ols"], label="OLS, same prompts", color="tab:red", marker="s")
+    mean_band(b, data["scales"], data["lsa"], label="trained LSA", color="tab:blue", connect=False)
+    mean_band(b, data["scales"], data["ols"], label="OLS, same prompts", color="darkred", marker="s", connect=False)
     b.set_yscale("log")
     b.set_xlabel("covariate scale c at test (x -> c x)")
     b.set_ylabel("test error E(y_hat - y)^2")
     b.set_title("Covariate scaling (isotropic, d = 5, n = 20, sigma = 0.1)", fontsize=10)
-    b.legend(fontsize=8)
-    fig.suptitle(f"One-layer LSA under distribution shift ({data['n_seeds']} seeds; bands are 95% CIs over seeds)", fontsize=10)
+    b.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.15))  # below: the curves fill the axes
+    fig.suptitle(f"One-layer LSA under distribution shift ({data['n_seeds']} seeds; error bars are 95% CIs over seeds)", fontsize=10)
     return fig

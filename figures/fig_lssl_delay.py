@@ -29,7 +29,7 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 3.9), gridspec_kw={"width_ratios": [1.3, 1]})
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12.5, 4.4), gridspec_kw={"width_ratios": [1.3, 1]})
     lag = data["lag"]
     t = np.arange(data["L"]) / lag
     ax1.plot(t, data["out_target"], color="black", lw=2.2, label=r"target $u(t-\mathrm{lag})$")
@@ -41,7 +41,7 @@ def draw(data):
     ax1.set_xlabel("time t (in lags)")
     ax1.set_ylabel("output")
     ax1.set_title(f"one test sequence (seed 0): N={data['N']}, lag={lag} steps")
-    ax1.legend(fontsize=7, ncol=2, loc="lower left")
+    ax1.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the outputs fill the axes
     for kind in data["kinds"]:
         # the band is the CI of log10(loss): losses spread over decades, a linear CI would cross zero
         mean_band(ax2, np.maximum(data["steps"], 1), np.log10(data[f"curve_{kind}"]), label=kind,

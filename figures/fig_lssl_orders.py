@@ -1,25 +1,11 @@
 """Error of y(T) against the exact continuous output vs step size, per discretization and input sampling
-(claim lssl.2): theory slopes as lines, simulation as mean ± 95 % CI over seeds."""
+(claim lssl.2): theory slopes as lines, simulation as the geometric mean over seeds with each seed as a thin line."""
 from __future__ import annotations
 
 import numpy as np
 
 from claims.lssl import setup
-from theory.stats import mean_ci
-
-
-def log_band(ax, x, samples, *, label: str, color=None, marker="o"):
-    """Simulation over seeds on a log axis: geometric mean with the 95 % CI of log10 values (errors spread over
-    decades across seeds, so a linear CI would cross zero)."""
-    logs = np.log10(np.asarray(samples, dtype=np.float64))
-    stats = [mean_ci(logs[:, j]) for j in range(logs.shape[1])]
-    mean = np.array([s.mean for s in stats])
-    lo = np.array([s.low if logs.shape[0] > 1 else s.mean for s in stats])
-    hi = np.array([s.high if logs.shape[0] > 1 else s.mean for s in stats])
-    line, = ax.plot(x, 10**mean, marker=marker, ms=3.5, lw=1.0, color=color,
-                    label=f"{label} (geo. mean ± 95% CI, {logs.shape[0]} seeds)")
-    ax.fill_between(x, 10**lo, 10**hi, color=line.get_color(), alpha=0.2, lw=0)
-    return line
+from figures.common import log_band
 
 
 def load(store) -> dict:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from claims.lssl import setup
-from figures.common import THEORY_STYLE
-from figures.fig_lssl_orders import log_band
+from figures.common import THEORY_STYLE, log_band
 from theory import lssl as theory
 
 
@@ -22,7 +21,7 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.2, 3.9))
+    fig, ax = plt.subplots(figsize=(6.2, 4.8))
     d = data["depth"]
     log_band(ax, d, data["err"], label="stack of order-1 LSSLs (bilinear)", color="C0")
     ax.plot(d, data["envelope"], **THEORY_STYLE, label=r"Picard envelope $M(L_fT)^\ell/\ell!$, M=3, $L_f$=3")
@@ -33,6 +32,6 @@ def draw(data):
     ax.set_xlabel(r"depth $\ell$ (layers)")
     ax.set_ylabel(r"$\sup_{t\leq T}|x^{(\ell)}(t) - x(t)|$")
     ax.set_title(r"$\dot x = -x + \sin 3x + \cos(t+\phi)$, T=2: super-geometric decay to the floor", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: curves fill the axes
     fig.tight_layout()
     return fig

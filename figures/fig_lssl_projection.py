@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from claims.lssl import setup
-from figures.common import THEORY_STYLE
-from figures.fig_lssl_orders import log_band
+from figures.common import THEORY_STYLE, log_band
 from theory import lssl as theory
 
 
@@ -27,7 +26,7 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 5.0))
     Ns = data["Ns"]
     log_band(ax1, Ns, data["recon"], label="simulated LegS state (random one-kink signals)", color="C0")
     ax1.plot(Ns, data["proj"].mean(0), "x", color="C3", ms=6, label="exact projection of the same signals (mean)")
@@ -41,7 +40,7 @@ def draw(data):
     ax1.set_xlabel("state size N")
     ax1.set_ylabel(r"$L^2[0,1]$ reconstruction error")
     ax1.set_title("projection error is non-increasing, rate $N^{-(k+1/2)}$")
-    ax1.legend(fontsize=7, loc="lower left")
+    ax1.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # below: the curves fill the axes
     Ls = data["Ls"]
     log_band(ax2, Ls, data["pub"], label=r"published $A/k$, endpoint samples", color="C1")
     log_band(ax2, Ls, data["mid"], label=r"$A/(k-\frac{1}{2})$, midpoint samples", color="C2")
@@ -53,6 +52,6 @@ def draw(data):
     ax2.set_xlabel("recurrence length L (steps on [0, 1])")
     ax2.set_ylabel(r"$\max_n|c_n - c_n^{exact}| / \max_n|c_n^{exact}|$")
     ax2.set_title("LegS state vs exact Legendre coefficients (N=64)")
-    ax2.legend(fontsize=7, loc="lower left")
+    ax2.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     fig.tight_layout()
     return fig

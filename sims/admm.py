@@ -6,7 +6,7 @@ the paper's code (Monte Carlo is over link noise and scheduling only); each seed
 its own generator, one draw per chunk of iterations of shape (chunk, K + slots*2L): K values that rank the clients
 for scheduling (the C largest are selected; Bernoulli(p) selects z < Phi^{-1}(p)), then the downlink noise zeta
 and uplink noise eta (L each) of the scheduled clients in rank order (slots = C for fixed C, else all K clients).
-Scaling the noise amplitudes therefore keeps the random numbers common (brief property 4).
+Scaling the noise amplitudes therefore keeps the random numbers common (tests/test_admm_sims.py checks it).
 
 Variants (n counts local updates; step 0 is the state after the first upload):
 - ``rerce``  (Alg. 4, eq. 4.12): selected clients do w_k <- (I - rho N_k) w_k + rho N_k (s_n + zeta_k) and upload
@@ -16,14 +16,14 @@ Variants (n counts local updates; step 0 is the state after the first upload):
 - ``continual`` (Alg. 5, eqs. 4.13-4.14): every client updates towards its latest stored copy r_k; selected
   clients refresh r_k <- s + zeta_k and upload t_k = 2 w_k' - w_k + eta_k; the server broadcasts the mean of all
   stored t_k. Init as the authors' code: all clients upload 2 w_hat_k + eta_k, r_k = 0.
-- ``admm`` (eqs. 4.4-4.6), noise placement of the brief (the paper does not spell it out): one noisy reception
+- ``admm`` (eqs. 4.4-4.6), noise placement of docs/admm.md (the paper does not spell it out): one noisy reception
   w~ = w_n + zeta_k used in both z_k <- z_k + rho (w_k - w~) and w_k <- w_hat_k - N_k (z_k - rho w~); upload
   w_k + z_k / rho + eta_k; full participation.
 - ``dual_free`` (eqs. 4.9-4.10): RERCE with C = K (the noisy dual-free iteration), full participation.
 - ``fedprox``: w_k = (R_k + rho I)^{-1}(q_k + rho g~) (rho plays FedProx's mu), g = mean of uploads.
 - ``fedavg``: E = ``local_steps`` gradient steps w <- w - lr (R_k w - q_k) from g~, then averaging.
 
-Reference: Lari, Arablouei, Gogineni, Werner, arXiv:2409.13451 (2024); thesis ch. 4; brief shared/briefs/admm.md.
+Reference: Lari, Arablouei, Gogineni, Werner, arXiv:2409.13451 (2024); thesis ch. 4; docs/admm.md.
 """
 from __future__ import annotations
 
@@ -107,6 +107,8 @@ class Config:
             bad("local_steps", self.local_steps, "need local_steps >= 1")
         if self.chunk < 1:
             bad("chunk", self.chunk, "need chunk >= 1")
+        if self.data_seed < 0:
+            bad("data_seed", self.data_seed, "need data_seed >= 0 (a numpy SeedSequence entropy)")
 
     @property
     def a_bar(self) -> float:
@@ -358,7 +360,7 @@ class IdentityConfig:
 
     def __post_init__(self):
         Config(K=self.K, L=self.L, d_min=self.d_min, d_max=self.d_max, sigma_nu=self.sigma_nu, rho=self.rho,
-               C=self.K, n_iter=self.n_iter)
+               C=self.K, n_iter=self.n_iter, data_seed=self.data_seed)
         if self.n_iter < 1:
             raise ValueError(f"n_iter={self.n_iter!r} is not valid; need n_iter >= 1")
 
@@ -437,6 +439,12 @@ def paper_grid() -> list[Config]:
     return configs
 
 
-PRESETS: dict[str, Config] = {"cpu": SMALL, "gpu": PAPER, "paper": PAPER}
+PRESETS: dict[str, Config] = {"cpu": SMALL, "gpu": PAPER, "paper": PAPER,
+                               # the contract battery's size (tests/test_contract.py): well under a second
+                               "tiny": replace(SMALL, n_iter=40, window=10, n_record=8, sigma2_zeta=1e-2,
+                                               sigma2_eta=1e-2)}
+BATCH_RTOL = 1e-13
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): the same
+draws per seed; batched matrix products may round differently (C·n·eps with n ~ 100 operations per iteration)."""
 SWEEPS: dict[str, dict] = {"paper": {"fn": run, "configs": paper_grid(), "n_seeds": 100},
                            "paper_cpu": {"fn": run, "configs": paper_grid(), "n_seeds": 10}}

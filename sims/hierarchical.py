@@ -1,6 +1,6 @@
 r"""Three-layer networks learning h = g∘p from about d^k samples, against kernel, random-feature and 2-layer baselines.
 
-The network (brief §2; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
+The network (docs/hierarchical.md; the exact formula of WNL's equation (1) is *rebuilt*, not read from the paper):
 
 .. math:: \varphi(x) = g_{u,s,V}(x) = u^\top\sigma_1(Vx + s),\qquad
           h_\theta(x) = \varphi(x) + c_0 + \sum_{j=1}^{m_2} c_j\,\mathrm{ReLU}(a_j\varphi(x) + b_j),
@@ -90,7 +90,7 @@ class Config:
             raise ValueError(f"m1_over_N={self.m1_over_N} must be >= 1 (the random layer must span degree <= k)")
         if not (self.ridge > 0 and self.ridge2 > 0):
             raise ValueError(f"ridge={self.ridge}, ridge2={self.ridge2} must be > 0")
-        if self.gd_steps < 1 or self.n2 < 10 or self.m2 < 1 or self.chunk < 16 or self.relu_rf_over_N < 0:
+        if self.gd_steps < 1 or self.n2 < 10 or self.m2 < 1 or self.chunk < 16 or not self.relu_rf_over_N >= 0:
             raise ValueError(f"gd_steps={self.gd_steps} >= 1, n2={self.n2} >= 10, m2={self.m2} >= 1, "
                              f"chunk={self.chunk} >= 16, relu_rf_over_N={self.relu_rf_over_N} >= 0 required")
 
@@ -386,7 +386,7 @@ class TwoLayerConfig:
     def __post_init__(self):
         _check_target_fields(self)
         _check_grid("n_over_N", self.n_over_N)
-        if self.width < 1 or self.steps < 1 or not self.lr > 0 or self.weight_decay < 0 or self.chunk < 16:
+        if self.width < 1 or self.steps < 1 or not self.lr > 0 or not self.weight_decay >= 0 or self.chunk < 16:
             raise ValueError(f"width={self.width} >= 1, steps={self.steps} >= 1, lr={self.lr} > 0, "
                              f"weight_decay={self.weight_decay} >= 0, chunk={self.chunk} >= 16 required")
 
@@ -513,7 +513,12 @@ PRESETS: dict[str, Config] = {
     "cpu": Config(d=16, k=2, link="h1+h3", n_over_N=(2.0, 4.0, 8.0, 16.0, 32.0), relu_rf_over_N=1.0),
     "gpu": Config(d=40, k=3, link="z3", normalise=True, first_layer="rf", m1_over_N=1.5, ridge2=1e-2,
                   n_over_N=(2.0, 4.0, 8.0, 16.0, 32.0, 64.0), n_test=20000, chunk=2048),
+    # the contract battery's size (tests/test_contract.py): a second or two on one CPU core
+    "tiny": Config(d=6, k=2, n_over_N=(4.0, 8.0), n_test=500, n2=300, m2=20, chunk=64, relu_rf_over_N=1.0),
 }
+BATCH_RTOL = 1e-8
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): batched
+linear algebra may reorder float sums, C·n·eps·cond with cond ~ 1e3 for the ridge Gram matrices."""
 
 SWEEPS: dict[str, dict] = {
     "paper": {

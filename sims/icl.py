@@ -139,7 +139,7 @@ def lsa_predict(W_PV: torch.Tensor, W_KQ: torch.Tensor, G: torch.Tensor, x_q: to
 
 def effective_gamma(W_PV: torch.Tensor, W_KQ: torch.Tensor) -> torch.Tensor:
     r"""\Gamma_{eff} = u_y A^T + k u_x^T from u_x = W^{PV}_{d+1,1:d}, u_y = W^{PV}_{d+1,d+1}, A = W^{KQ}_{1:d,1:d},
-    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (shared/briefs/icl.md §1)."""
+    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (docs/icl.md)."""
     d = W_PV.shape[-1] - 1
     u_x, u_y = W_PV[:, d, :d], W_PV[:, d, d]
     A, k = W_KQ[:, :d, :d], W_KQ[:, d, :d]
@@ -532,7 +532,12 @@ def _run_reference(cfg: ReferenceConfig, seeds, device, dtype) -> pd.DataFrame:
 PRESETS: dict[str, Config] = {
     "cpu": Config(),
     "gpu": Config(batch=8192, steps=4000, eval_batch=131072),
+    # the contract battery's size (tests/test_contract.py): a second or two on one CPU core
+    "tiny": Config(d=3, n=6, steps=20, batch=64, eval_batch=512, log_every=5),
 }
+BATCH_RTOL = 1e-12
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): identical
+draws per seed; batched BLAS may block sums differently."""
 
 _SPECTRUM = (1.0, 1.0, 0.25, 0.0625, 1.0)
 SWEEPS: dict[str, dict] = {

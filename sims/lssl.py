@@ -472,7 +472,7 @@ def equivalence_run(config: EquivalenceConfig, seeds, *, device="cpu", dtype=tor
     r"""Max relative gaps ``scan_vs_conv_<method>``, ``toeplitz_vs_conv_<method>`` (relative to max|y|) and
     ``squaring_vs_naive_<method>`` (kernels, relative to max|K|) per seed; the impulse response of feature 0
     through both views by time step (``kernel_conv``, ``kernel_scan``, bilinear). Forward Euler uses
-    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (brief P1)."""
+    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (the forward-Euler stability region)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)
@@ -902,7 +902,12 @@ def picard_run(config: PicardConfig, seeds, *, device="cpu", dtype=torch.float64
 PRESETS = {
     "cpu": Config(),
     "gpu": Config(N=256, L=4000, lag=1000, freq=4.0, n_train=32, n_test=32, steps=1000, log_every=20),
+    # the contract battery's size (tests/test_contract.py): a second or two on one CPU core
+    "tiny": Config(kinds=("legt", "random"), N=16, L=128, lag=32, n_train=2, n_test=2, steps=6, log_every=2),
 }
+BATCH_RTOL = 1e-4
+"""A batch of seeds equals each seed alone up to this relative difference (tests/test_contract.py): batched BLAS
+may reorder sums (1e-16), and Adam's g/sqrt(v) amplifies that over the training steps (measured 1.6e-6 after 6)."""
 
 SWEEPS = {
     # HTTYH-scale delay task (l_seq=4000, lag=1000), LSSL with dt learned and LSSL-fixed (dt frozen)

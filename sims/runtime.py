@@ -130,8 +130,10 @@ def randperm(gens: Sequence[torch.Generator], n: int, *, device) -> torch.Tensor
 
 
 def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", disable: bool | None = None):
-    """The one progress bar of the project: tqdm on a terminal, silent otherwise (CI, pipes, tests)."""
-    from tqdm.auto import tqdm
+    """The one progress bar of the project: tqdm on a terminal, silent otherwise (CI, pipes, tests).
+
+    Plain ``tqdm``, never ``tqdm.auto``: in a notebook the auto variant needs ipywidgets and warns without them."""
+    from tqdm import tqdm
 
     if disable is None:
         disable = not sys.stderr.isatty() or os.environ.get("THEORY_TESTBED_QUIET", "") not in ("", "0")

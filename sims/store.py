@@ -96,11 +96,17 @@ def package_versions() -> dict[str, str]:
             "scipy": scipy.__version__, "pandas": pd.__version__}
 
 
+def default_root() -> Path:
+    """Where runs go when no root is given: $THEORY_TESTBED_RESULTS, else ``results/`` in the current working
+    directory (the repository root under ``make``; the user's own folder when the package is installed)."""
+    return Path(os.environ.get(ROOT_ENV) or Path.cwd() / "results")
+
+
 class Store:
-    """Content-addressed run store rooted at ``root`` (default $THEORY_TESTBED_RESULTS or <repo>/results)."""
+    """Content-addressed run store rooted at ``root`` (default: :func:`default_root`)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
-        self.root = Path(root or os.environ.get(ROOT_ENV) or REPO_ROOT / "results")
+        self.root = Path(root or default_root())
 
     def key(self, fn: Callable, config, seeds: Sequence[int], *, device="auto", dtype="auto") -> str:
         dev = runtime.device_name(device)  # keys never need the hardware: a login node keys GPU runs

@@ -25,17 +25,6 @@ def _nmsd(df):
     return df[df.metric == "nmsd"].pivot(index="seed", columns="step", values="value")
 
 
-def test_same_seeds_twice_identical_and_batched_equals_single():
-    cfg = replace(TINY, record_mean=True, sigma2_zeta=1e-2, sigma2_eta=1e-2)
-    a = sim.run(cfg, [1, 2, 3], **CPU)
-    b = sim.run(cfg, [1, 2, 3], **CPU)
-    assert a.equals(b)
-    single = [sim.run(cfg, [s], **CPU) for s in (1, 2, 3)]
-    for s, df in zip((1, 2, 3), single):
-        x = a[a.seed == s].reset_index(drop=True)["value"].to_numpy()
-        assert np.allclose(x, df["value"].to_numpy(), rtol=1e-13, atol=1e-15)
-
-
 @pytest.mark.parametrize("C", [1, 2, 3, 6])
 def test_vectorised_equals_per_run_per_client_loop(C):
     """The tensor simulator (gather path for C <= K/2, masked path otherwise) == the serial loop, same numbers."""

@@ -62,19 +62,6 @@ def test_product_group_labels_follow_theory_flattening():
     assert (y[0].numpy() == table[a[0].numpy(), b[0].numpy()]).all()
 
 
-def test_same_seeds_twice_identical():
-    df1, df2 = sim.run(TINY, [1, 2]), sim.run(TINY, [1, 2])
-    assert df1.equals(df2)
-
-
-def test_batched_seeds_equal_single_seeds():
-    batched = sim.run(TINY, [5, 7])
-    for s in (5, 7):
-        single = sim.run(TINY, [s])
-        got = batched[batched.seed == s].reset_index(drop=True)
-        assert np.allclose(got.value, single.value, rtol=1e-9, atol=1e-12)  # bmm slices vs one matmul: rounding
-
-
 def test_run_table_is_tidy_and_logs_everything():
     df = sim.run(sim.Config(M=11, fraction=0.6, K=16, epochs=10, log_every=5, log_gf=True), [0])
     assert list(df.columns) == ["seed", "step", "metric", "value"]

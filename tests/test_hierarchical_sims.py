@@ -16,17 +16,10 @@ CPU = dict(device="cpu", dtype="float64")
 TINY = dict(d=6, k=2, n_over_N=(4.0, 8.0), n_test=500, n2=300, m2=20, chunk=64)
 
 
-def test_run_is_deterministic_and_batched_equals_single():
+def test_run_logs_every_metric_on_the_n_grid():
+    """Determinism and batch = single seeds of run are in tests/test_contract.py (PRESETS["tiny"])."""
     cfg = sim.Config(**TINY, relu_rf_over_N=1.0)
     a = sim.run(cfg, [0, 1], **CPU)
-    b = sim.run(cfg, [0, 1], **CPU)
-    pd.testing.assert_frame_equal(a, b)
-    single = pd.concat([sim.run(cfg, [s], **CPU) for s in (0, 1)])
-    key = ["seed", "step", "metric"]
-    merged = a.merge(single, on=key, suffixes=("_b", "_s"))
-    assert len(merged) == len(a)
-    # batched linear algebra may reorder float sums: C·n·eps·cond with cond ~ 1e3 for these Gram matrices
-    assert np.allclose(merged.value_b, merged.value_s, rtol=1e-8, atol=1e-10)
     assert set(a.metric) == {"corr_phi_p", "corr_phi_Ph", "err_plateau", "err_stage1", "err_three_layer",
                              "err_relu_rf"}
     assert sorted(a.step.unique()) == list(cfg.n_grid)

@@ -71,8 +71,7 @@ def test_same_seeds_twice_are_identical():
     assert {"train_loss", "eval_loss", "err_m50", "lsa_scale2", "ols_scale2"} <= set(a["metric"])
 
 
-@pytest.mark.parametrize("make", [
-    lambda: (sim.run, sim.Config(d=3, n=6, steps=20, batch=64, eval_batch=512, log_every=5, eval_lengths=(8,))),
+@pytest.mark.parametrize("make", [  # the plain run is covered by tests/test_contract.py
     lambda: (sim.run, sim.Config(d=3, n=6, steps=10, batch=32, eval_batch=256, response="relu", init="gaussian")),
     lambda: (sim.run_reduced, sim.ReducedConfig(d=3, n=6, steps=300, log_every=100)),
     lambda: (sim.run_reference, sim.ReferenceConfig(d=3, ns=(2, 3, 8), batch=64)),

@@ -365,3 +365,16 @@ def test_gbt_family_endpoints_and_zoh_matches_expm():
     np.testing.assert_allclose(B_bar, np.linalg.solve(A, (A_bar - np.eye(5)) @ B), rtol=1e-9)
     A_f, B_f = T.hippo("fout", 6)  # singular A: Van Loan needs no inverse
     assert np.all(np.isfinite(T.discretize(A_f, B_f, 0.1, "zoh")[1]))
+
+
+def test_krylov_kernel_accepts_a_column_b():
+    """discretize keeps a B of shape (N, 1) as a column; the kernel takes it as the single-input B it is."""
+    rng = np.random.default_rng(3)
+    N = 5
+    A = -np.eye(N) + 0.1 * rng.standard_normal((N, N))
+    B, C = rng.standard_normal(N), rng.standard_normal(N)
+    A_bar, B_col = T.discretize(A, B[:, None], 0.1, "zoh")
+    assert B_col.shape == (N, 1)
+    np.testing.assert_array_equal(T.krylov_kernel(A_bar, B_col, C, 16), T.krylov_kernel(A_bar, B_col[:, 0], C, 16))
+    with pytest.raises(ValueError, match=r"B_bar must have shape \(5,\) or \(5, 1\)"):
+        T.krylov_matrix(A_bar, np.ones((N, 2)), 16)

@@ -132,3 +132,12 @@ def test_code_version_follows_only_the_theory_code_a_simulator_reaches(tmp_path,
     assert version() != base  # reached through used() -> helper(): a miss
     for name in ("sims_q.mini", "sims_q", "theory_q.mini", "theory_q"):
         sys.modules.pop(name, None)
+
+
+def test_default_root_is_the_working_directory_or_the_environment(tmp_path, monkeypatch):
+    """An installed package keeps its runs where the user works, not inside site-packages."""
+    monkeypatch.delenv("THEORY_TESTBED_RESULTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert Store().root == tmp_path / "results"
+    monkeypatch.setenv("THEORY_TESTBED_RESULTS", str(tmp_path / "elsewhere"))
+    assert Store().root == tmp_path / "elsewhere"

@@ -14,8 +14,8 @@ States: RERCE :math:`x = (w_{1,n},\dots,w_{K,n}, w_n, w_{n-1})` (dimension :math
 :math:`x = (w_{k,n}, r_{k,n-1}, \tilde t_{k,n})_k` (dimension :math:`3KL`, blocks ordered w-all, r-all, t-all).
 
 Reference: Lari, Arablouei, Gogineni, Werner, arXiv:2409.13451 (2024), eqs. (4.1)-(4.35) as reproduced in Lari's
-NTNU thesis ch. 4; the exact state-space form, drift slope and bias are derived in the testbed brief
-(shared/briefs/admm.md, sections 5.1-5.4) and checked here and in tests/test_admm_theory.py.
+NTNU thesis ch. 4; the exact state-space form, drift slope and bias are derived for this testbed (each function's
+docstring gives the result) and checked here and in tests/test_admm_theory.py.
 """
 from __future__ import annotations
 
@@ -60,9 +60,19 @@ def _openblas_handles():
 
 @contextlib.contextmanager
 def single_threaded_blas():
-    """Run small dense linear algebra on one BLAS thread, restoring the previous count afterwards: the matrices
+    r"""Run small dense linear algebra on one BLAS thread, restoring the previous count afterwards: the matrices
     here are small (D <= ~100), and on a shared 2-core machine multithreaded OpenBLAS ran 10-100x slower. A no-op
-    where OpenBLAS cannot be found (results are identical either way)."""
+    where OpenBLAS cannot be found (results are identical either way).
+
+    Returns
+    -------
+    contextmanager
+        A context in which OpenBLAS uses one thread.
+
+    References
+    ----------
+    Threadpoolctl-style control of OpenBLAS (openblas_set_num_threads); a performance measure of this testbed.
+    """
     handles = _openblas_handles()
     saved = [get() for _, get in handles]
     for set_, _ in handles:
@@ -96,7 +106,25 @@ def _check_data(Xs, ys, Ws):
 def wls_terms(Xs, ys, Ws=None):
     r"""Per-client :math:`R_k = 2X_k^\top W_k X_k` (K, L, L) and :math:`q_k = 2X_k^\top W_k y_k` (K, L).
 
-    ``Ws`` None means :math:`W_k = I`. Reference: arXiv:2409.13451 eq. (4.1)-(4.3) (J_k without 1/2).
+    ``Ws`` None means :math:`W_k = I`.
+
+    Parameters
+    ----------
+    Xs : sequence of array_like
+        Per-client data matrices X_k, shape (d_k, L).
+    ys : sequence of array_like
+        Per-client targets y_k, shape (d_k,).
+    Ws : sequence of array_like or None, default None
+        Per-client weights W_k (d_k, d_k); None means W_k = I.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (R, q) with shapes (K, L, L) and (K, L).
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.1)-(4.3) (J_k without 1/2).
     """
     _check_data(Xs, ys, Ws)
     with single_threaded_blas():
@@ -114,7 +142,24 @@ def _wls_terms(Xs, ys, Ws):
 
 
 def solve_wls(R, q):
-    r""":math:`w^\star = H^{-1}\sum_k q_k`, :math:`H = \sum_k R_k`; ValueError if H is singular."""
+    r""":math:`w^\star = H^{-1}\sum_k q_k`, :math:`H = \sum_k R_k`; ValueError if H is singular.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        w⋆ = H⁻¹ Σ_k q_k.
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.3).
+    """
     H = np.asarray(R, np.float64).sum(0)
     ev = np.linalg.eigvalsh((H + H.T) / 2)
     if ev[0] <= ev[-1] * H.shape[0] * np.finfo(np.float64).eps * 10:
@@ -126,7 +171,23 @@ def solve_wls(R, q):
 def wls_solution(Xs, ys, Ws=None):
     r"""The WLS optimum of the realised data :math:`w^\star = (\sum X_k^\top W_k X_k)^{-1}\sum X_k^\top W_k y_k`.
 
-    Reference: arXiv:2409.13451 eq. (4.3). Assumes :math:`H \succ 0` (single clients may be rank deficient).
+    Parameters
+    ----------
+    Xs : sequence of array_like
+        Per-client data matrices X_k, shape (d_k, L).
+    ys : sequence of array_like
+        Per-client targets y_k, shape (d_k,).
+    Ws : sequence of array_like or None, default None
+        Per-client weights W_k (d_k, d_k); None means W_k = I.
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        w⋆.
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.3). Assumes :math:`H \succ 0` (single clients may be rank deficient).
     """
     return solve_wls(*wls_terms(Xs, ys, Ws))
 
@@ -137,14 +198,50 @@ def _check_rho(rho):
 
 
 def local_N(R, rho):
-    r""":math:`N_k = (R_k + \rho I)^{-1}`, shape (K, L, L). Reference: arXiv:2409.13451 eq. (4.7)."""
+    r""":math:`N_k = (R_k + \rho I)^{-1}`, shape (K, L, L).
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    rho : float
+        ADMM penalty ρ (> 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, L, L)
+        N_k.
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.7).
+    """
     _check_rho(rho)
     R = np.asarray(R, np.float64)
     return np.linalg.inv(R + rho * np.eye(R.shape[-1]))
 
 
 def local_w_hat(R, q, rho):
-    r"""Local ridge solutions :math:`\hat w_k = N_k q_k` (the initial local models), shape (K, L). Eq. (4.8)."""
+    r"""Local ridge solutions :math:`\hat w_k = N_k q_k` (the initial local models), shape (K, L). Eq. (4.8).
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, L)
+        ŵ_k.
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.8).
+    """
     return np.einsum("kij,kj->ki", local_N(R, rho), np.asarray(q, np.float64))
 
 
@@ -155,7 +252,25 @@ def rerce_matrices(N, rho, C):
 
     Row :math:`w_k` of :math:`F_k`: :math:`[-\rho N_k, 2\rho N_k, -\rho N_k]`; row :math:`w_{n+1}`:
     :math:`[(I-\rho N_k)/C, 2\rho N_k/C, -\rho N_k/C]`; noise :math:`\rho N_k\zeta_k` and
-    :math:`(\rho N_k\zeta_k + \eta_k)/C`. Reference: arXiv:2409.13451 eq. (4.12); brief sec. 5.1.
+    :math:`(\rho N_k\zeta_k + \eta_k)/C`.
+
+    Parameters
+    ----------
+    N : array_like, shape (K, L, L)
+        Local inverses N_k = (R_k + ρI)⁻¹ (:func:`local_N`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (F_0, F_k, G_k) with shapes (D, D), (K, D, D), (K, D, 2L).
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.12); the exact state-space form is derived here.
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -188,7 +303,22 @@ def continual_matrices(N, rho):
     :math:`F_0`: :math:`w_k' = (I-\rho N_k)w_k + \rho N_k r_k`; :math:`F_k`: :math:`w_k' \mathrel{+}= \rho N_k(s-r_k)`,
     :math:`r_k' \mathrel{+}= s - r_k`, :math:`\tilde t_k' \mathrel{+}= (I-2\rho N_k)w_k + 2\rho N_k s - \tilde t_k`;
     :math:`G_k`: :math:`\rho N_k\zeta_k`, :math:`\zeta_k`, :math:`2\rho N_k\zeta_k + \eta_k`.
-    Reference: arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; brief sec. 5.1.
+
+    Parameters
+    ----------
+    N : array_like, shape (K, L, L)
+        Local inverses N_k = (R_k + ρI)⁻¹ (:func:`local_N`).
+    rho : float
+        ADMM penalty ρ (> 0).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (F_0, F_k, G_k) for the state of dimension D = 3KL.
+
+    References
+    ----------
+    arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; the exact state-space form is derived here.
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -252,7 +382,32 @@ def scheme(N, rho, C, sigma2_zeta=0.0, sigma2_eta=0.0, *, variant="rerce", parti
     \bar a\sum_k G_k\Sigma_\xi G_k^\top` with :math:`M = \frac1K\sum_k F_k`. Bernoulli(:math:`p=C/K`): continual
     uses :math:`c = p(1-p)`, :math:`M = 0`; RERCE divides by :math:`|S_n|` and skips the step when
     :math:`S_n=\emptyset`, so it is the Binomial(K, p) mixture of the fixed-size schemes plus :math:`\pi_0 P`.
-    Reference: brief sec. 5.1 (exact, verified against Monte Carlo in claims/admm.py, claim admm.3).
+
+    Parameters
+    ----------
+    N : array_like, shape (K, L, L)
+        Local inverses N_k = (R_k + ρI)⁻¹ (:func:`local_N`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+
+    Returns
+    -------
+    Scheme
+        The mean matrix F̄ and the PSD stack (B_j, Q) of one iteration.
+
+    References
+    ----------
+    Derived here (exact; verified against Monte Carlo in claims/admm.py, claim admm.3).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not valid; use one of {VARIANTS}")
@@ -319,9 +474,35 @@ def initial_moments(w_hat, w_star, sigma2_eta, C, *, variant="rerce", participat
 
     RERCE, literal Alg. 4: :math:`w_{k} = \hat w_k`, :math:`w_1 = \frac1{|S_1|}\sum_{S_1}(\hat w_k + \eta_k)`,
     :math:`w_0 = 0`; ``init="corrected"`` sets :math:`w_0 = (1 - 1/\bar a) w_1` so that
-    :math:`\mathbb E(w_1 - w_0) = \frac1C\sum_k\hat w_k`, which makes the mean limit :math:`w^\star` (brief 5.3).
+    :math:`\mathbb E(w_1 - w_0) = \frac1C\sum_k\hat w_k`, which makes the mean limit :math:`w^\star` (derived in :func:`rerce_mean_bias`).
     An empty first set (Bernoulli) leaves :math:`w_1 = w_0 = 0`. Continual ([Code] init): all clients upload
     :math:`\tilde t_k = 2\hat w_k + \eta_k`, :math:`r_k = 0`.
+
+    Parameters
+    ----------
+    w_hat : array_like, shape (K, L)
+        Initial local models ŵ_k.
+    w_star : array_like, shape (L,)
+        The WLS optimum w⋆.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (m_1, P_1): mean and second moment of the error state.
+
+    References
+    ----------
+    arXiv:2409.13451 Alg. 4-5 (initialisation); the moments are derived here.
     """
     if init not in INITS:
         raise ValueError(f"init={init!r} is not valid; use one of {INITS}")
@@ -359,7 +540,24 @@ def initial_moments(w_hat, w_star, sigma2_eta, C, *, variant="rerce", participat
 
 # -------------------------------------------------------------------------------------------------- recursions
 def moment_step(P, sch: Scheme):
-    r"""One exact second-moment step in PSD form :math:`\sum_j B_j P B_j^\top + Q` (symmetrised)."""
+    r"""One exact second-moment step in PSD form :math:`\sum_j B_j P B_j^\top + Q` (symmetrised).
+
+    Parameters
+    ----------
+    P : array_like, shape (D, D)
+        Second moment of the error state.
+    sch : Scheme
+        Mean matrix and second-moment stack of one iteration (:func:`scheme`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (D, D)
+        The next second moment.
+
+    References
+    ----------
+    Derived here (the exact second-moment recursion in PSD form; see :func:`scheme`).
+    """
     B = sch.B
     J, D, _ = B.shape
     Y = (B.reshape(J * D, D) @ P).reshape(J, D, D)
@@ -378,7 +576,41 @@ def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rer
 
     :math:`\mathrm{NMSD}_n = \mathrm{tr}(P_n[w\text{-block}]) / (K\|w^\star\|^2)`, the local-model metric (4.35);
     ``mean`` holds :math:`m_n = \bar F^n m_0` (error state) at ``steps`` (default all). n=0 is the state after
-    the first upload (local models :math:`\hat w_k`). Reference: brief sec. 5.1 (exact; PSD form).
+    the first upload (local models :math:`\hat w_k`).
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    n_iter : int
+        Number of local updates after the first upload.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+    steps : sequence of int or None, default None
+        Iterations at which the mean is kept (all by default).
+
+    Returns
+    -------
+    dict
+        ``nmsd`` (length n_iter + 1, linear scale) and ``mean`` (error-state means at ``steps``).
+
+    References
+    ----------
+    Derived here (exact; PSD form), verified against Monte Carlo in claim admm.3.
     """
     if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 0):
         raise ValueError(f"n_iter={n_iter} must be an integer >= 0")
@@ -411,7 +643,22 @@ def _consensus_basis(sch: Scheme):
 
 
 def second_moment_operator(sch: Scheme):
-    r""":math:`\Phi = \sum_j B_j \otimes B_j` acting on row-major :math:`\mathrm{vec}(P)` (tiny dims only)."""
+    r""":math:`\Phi = \sum_j B_j \otimes B_j` acting on row-major :math:`\mathrm{vec}(P)` (tiny dims only).
+
+    Parameters
+    ----------
+    sch : Scheme
+        Mean matrix and second-moment stack of one iteration (:func:`scheme`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (D², D²)
+        Φ.
+
+    References
+    ----------
+    Derived here (the linear operator of :func:`moment_step` on vec(P)).
+    """
     D = sch.B.shape[1]
     Phi = np.zeros((D * D, D * D))
     for Bj in sch.B:
@@ -435,8 +682,35 @@ def _limit_projector_solve(A, U, Y):
 
 def mean_limit(R, q, rho, C, *, variant="rerce", participation="fixed", init="literal"):
     r"""Exact :math:`\lim_n \mathbb E w_{k,n}` (the same for every k): the consensus component of :math:`m_0`
-    along the unit eigenspace of :math:`\bar F`. Closed form for fixed C (RERCE, brief 5.3):
-    :math:`H^{-1}[\sum_k R_k\hat w_k + K\bar a\rho\,\mathbb E(w_1 - w_0)]`; see :func:`rerce_mean_bias`."""
+    along the unit eigenspace of :math:`\bar F`. Closed form for fixed C (RERCE):
+    :math:`H^{-1}[\sum_k R_k\hat w_k + K\bar a\rho\,\mathbb E(w_1 - w_0)]`; see :func:`rerce_mean_bias`.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        lim_n E w_{k,n}.
+
+    References
+    ----------
+    Derived here (the consensus component along the unit eigenspace of F̄); see :func:`rerce_mean_bias`.
+    """
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     w_star = solve_wls(R, q)
     N = local_N(R, rho)
@@ -451,8 +725,31 @@ def mean_limit(R, q, rho, C, *, variant="rerce", participation="fixed", init="li
 def rerce_mean_bias(R, q, rho, C, init="literal"):
     r"""Closed-form mean bias of RERCE-Fed with fixed C: literal Alg. 4 init
     :math:`\lim\mathbb E w_{k,n} - w^\star = -(1-\bar a)\rho H^{-1}\sum_k\hat w_k`; corrected init: 0.
-    The paper's Prop. 4.1 states 0 for both. Reference: brief sec. 5.3 (derived from the left unit eigenvector
-    :math:`\ell^\top x = \frac{1}{K\bar a\rho}\sum_k R_k w_k + w_n - w_{n-1}` of :math:`\bar F`)."""
+    The paper's Prop. 4.1 states 0 for both.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        lim E w_{k,n} − w⋆.
+
+    References
+    ----------
+    Derived here (from the left unit eigenvector :math:`\ell^\top x = \frac{1}{K\bar a\rho}\sum_k R_k w_k + w_n -
+    w_{n-1}` of :math:`\bar F`).
+    """
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     K = R.shape[0]
     _check_C(C, K, "fixed")
@@ -468,8 +765,29 @@ def drift_slope(R, rho, C, sigma2_zeta, sigma2_eta):
     r"""Closed-form RERCE drift: network MSD :math:`\frac1K\sum_k\|\tilde w_{k,n}\|^2` grows by
     :math:`S = \rho^2 C(\sigma_\zeta^2+\sigma_\eta^2)\,\mathrm{tr}(H^{-2})/K` per iteration (homogeneous noise).
 
-    The link noise excites the L^2 unit modes of :math:`\Phi`, contradicting the paper's Prop. 4.2. Reference:
-    brief sec. 5.4 (per-client average MSD, the metric (4.35) before the division by ||w*||^2; matches the exact
+    The link noise excites the L^2 unit modes of :math:`\Phi`, contradicting the paper's Prop. 4.2.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+
+    Returns
+    -------
+    float
+        S, the per-iteration growth of the network MSD (not normalised by ‖w⋆‖²).
+
+    References
+    ----------
+    Derived here (per-client average MSD, the metric (4.35) before the division by ||w*||^2; matches the exact
     recursion to ~1e-6 relative, see tests/test_admm_theory.py).
     """
     R = np.asarray(R, np.float64)
@@ -487,8 +805,38 @@ def msd_decomposition(R, q, rho, C, sigma2_zeta, sigma2_eta, *, variant="rerce",
     :math:`E_\nu = \mathrm{tr}_w\Pi(P_0)`, :math:`S = \mathrm{tr}_w\Pi(Q)`,
     :math:`E_\psi = \sum_{i\ge0}\mathrm{tr}_w(\Phi^i - \Pi)(Q)` with :math:`\Pi` the spectral projector on the
     unit eigenspace :math:`\{\mathbb 1V\mathbb 1^\top\}` of :math:`\Phi`, obtained from one bordered linear solve.
-    Dense in :math:`D^2` unknowns: keep :math:`D \lesssim 60`. Reference: brief sec. 5.4; the paper's (4.34) is
-    :math:`E_\nu + E_\psi` with :math:`S = 0` (Prop. 4.2), see :func:`paper_steady_state`.
+    Dense in :math:`D^2` unknowns: keep :math:`D \lesssim 60`.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    dict
+        ``E_nu``, ``E_psi`` and ``S`` (each normalised by K‖w⋆‖²).
+
+    References
+    ----------
+    Derived here; the paper's (4.34) is :math:`E_\nu + E_\psi` with :math:`S = 0` (Prop. 4.2), see
+    :func:`paper_steady_state`.
     """
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     w_star = solve_wls(R, q)
@@ -524,7 +872,36 @@ def paper_steady_state(R, q, rho, C, sigma2_zeta, sigma2_eta, *, variant="rerce"
     r"""The paper's steady-state NMSD (4.34): :math:`E = E_\nu + E_\psi`, which assumes Prop. 4.2 (the noise has no
     component on the unit modes, so no drift). Evaluated with the exact :math:`\Phi` (the paper's approximate Q of
     its App. A was not available); it is the plateau before the drift :math:`nS` takes over.
-    Reference: arXiv:2409.13451 eq. (4.34), Prop. 4.2.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    float
+        E_ν + E_ψ (linear scale).
+
+    References
+    ----------
+    arXiv:2409.13451 eq. (4.34), Prop. 4.2.
     """
     d = msd_decomposition(R, q, rho, C, sigma2_zeta, sigma2_eta, variant=variant, participation=participation,
                           init=init)
@@ -532,7 +909,30 @@ def paper_steady_state(R, q, rho, C, sigma2_zeta, sigma2_eta, *, variant="rerce"
 
 
 def spectrum(R, rho, C, *, variant="rerce", participation="fixed"):
-    """Eigenvalue moduli (descending) of the mean matrix F_bar and of the second-moment operator Phi."""
+    r"""Eigenvalue moduli (descending) of the mean matrix F_bar and of the second-moment operator Phi.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Eigenvalue moduli of F̄ and of Φ, descending.
+
+    References
+    ----------
+    Derived here (the mean and second-moment recursions of :func:`scheme`).
+    """
     R = np.asarray(R, np.float64)
     sch = scheme(local_N(R, rho), rho, C, variant=variant, participation=participation)
     with single_threaded_blas():
@@ -542,7 +942,30 @@ def spectrum(R, rho, C, *, variant="rerce", participation="fixed"):
 
 
 def mixing_time(R, rho, C, *, variant="rerce", participation="fixed"):
-    r""":math:`\tau = 1/(1-|\lambda_2(\bar F)|)`, the mean's relaxation time in iterations (brief sec. 10)."""
+    r""":math:`\tau = 1/(1-|\lambda_2(\bar F)|)`, the mean's relaxation time in iterations.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K.
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4) or ``'continual'`` (Alg. 5).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+
+    Returns
+    -------
+    float
+        τ in iterations.
+
+    References
+    ----------
+    Standard for a linear recursion: the second-largest eigenvalue modulus of F̄ sets the relaxation time.
+    """
     R = np.asarray(R, np.float64)
     sch = scheme(local_N(R, rho), rho, C, variant=variant, participation=participation)
     with single_threaded_blas():
@@ -555,7 +978,25 @@ def mixing_time(R, rho, C, *, variant="rerce", participation="fixed"):
 def fedprox_fixed_point(R, q, mu):
     r"""FedProx with exact local prox :math:`w_k = (R_k+\mu I)^{-1}(q_k + \mu g)`, :math:`g = \frac1K\sum_k w_k`:
     :math:`g_{\rm prox} = (I - \frac{\mu}{K}\sum_k N_k(\mu))^{-1}\frac1K\sum_k N_k(\mu)q_k \ne w^\star` under
-    heterogeneous data. Reference: Li et al. 2020 (FedProx); brief sec. 2 (derived, ADMM with the dual removed).
+    heterogeneous data.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    mu : float
+        Proximal weight μ (> 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        g_prox.
+
+    References
+    ----------
+    Li et al. 2020 (FedProx); the fixed point is derived here (ADMM with the dual removed).
     """
     N = local_N(R, mu)
     K, L = N.shape[0], N.shape[1]
@@ -565,7 +1006,27 @@ def fedprox_fixed_point(R, q, mu):
 def fedavg_fixed_point(R, q, lr, local_steps):
     r"""FedAvg with E local gradient steps :math:`w \leftarrow w - \mu(R_k w - q_k)` then averaging:
     :math:`g = (I - \frac1K\sum_k B_k^E)^{-1}\frac1K\sum_k\sum_{j<E}B_k^j\mu q_k`, :math:`B_k = I - \mu R_k`;
-    equals :math:`w^\star` for E = 1. Reference: McMahan et al. 2017; brief sec. 2.
+    equals :math:`w^\star` for E = 1.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    lr : float
+        Local step size μ (> 0).
+    local_steps : int
+        Local gradient steps E (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        The FedAvg fixed point g.
+
+    References
+    ----------
+    McMahan et al. 2017; the fixed point is derived here.
     """
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr={lr} must be a finite number > 0")
@@ -585,12 +1046,48 @@ def fedavg_fixed_point(R, q, lr, local_steps):
 
 def admm_invariant(R, rho, w_loc_next, w_loc):
     r""":math:`Q_n = \sum_k N_k^{-1}w_{k,n+1} - \rho\sum_k w_{k,n}`, conserved (:math:`=\sum_k q_k`) by noise-free
-    full-participation ADMM / dual-free iterations. Reference: brief sec. 3 (derived; verified in claim admm.1)."""
+    full-participation ADMM / dual-free iterations.
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    rho : float
+        ADMM penalty ρ (> 0).
+    w_loc_next : array_like, shape (K, L)
+        Local models w_{k,n+1}.
+    w_loc : array_like, shape (K, L)
+        Local models w_{k,n}.
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,)
+        Q_n.
+
+    References
+    ----------
+    Derived here (verified in claim admm.1).
+    """
     R = np.asarray(R, np.float64)
     L = R.shape[-1]
     return np.einsum("kij,...kj->...i", R + rho * np.eye(L), w_loc_next) - rho * np.asarray(w_loc).sum(-2)
 
 
 def db(x):
-    """10 log10(x), the paper's dB scale."""
+    r"""10 log10(x), the paper's dB scale.
+
+    Parameters
+    ----------
+    x : float or array_like
+        Positive values (an NMSD).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        10 log10(x).
+
+    References
+    ----------
+    arXiv:2409.13451 §5 (figures in dB).
+    """
     return 10 * np.log10(np.asarray(x, np.float64))

@@ -28,8 +28,23 @@ r"""The reference code's empirical constant in :math:`p_c = c\,\ln M/M` (``use_c
 
 
 def group_moduli(M) -> tuple[int, ...]:
-    """The moduli of the group: ``71 -> (71,)``, ``(4, 7) -> (4, 7)``; ValueError naming ``M`` if any is < 2 or the
-    order is < 3."""
+    r"""The moduli of the group: ``71 -> (71,)``, ``(4, 7) -> (4, 7)``; ValueError naming ``M`` if any is < 2 or the
+    order is < 3.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    tuple of int
+        The moduli.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §5 (Abelian groups as products of cyclic groups).
+    """
     moduli = (int(M),) if np.isscalar(M) else tuple(int(m) for m in M)
     if not moduli or any(m < 2 for m in moduli) or math.prod(moduli) < 3:
         raise ValueError(f"M={M!r} is not valid; use an int >= 3 or a tuple of moduli >= 2 with product >= 3")
@@ -37,11 +52,42 @@ def group_moduli(M) -> tuple[int, ...]:
 
 
 def group_order(M) -> int:
+    r"""The order :math:`|G| = \prod_i m_i` of the group.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    int
+        |G|.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §5.
+    """
     return math.prod(group_moduli(M))
 
 
 def cayley_table(M) -> np.ndarray:
-    r"""The (|G|, |G|) table of flattened sums :math:`a\cdot b` of the Abelian group ``M``."""
+    r"""The (|G|, |G|) table of flattened sums :math:`a\cdot b` of the Abelian group ``M``.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (|G|, |G|)
+        Flattened indices of a·b.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §2 (the task: a + b over the group).
+    """
     moduli = group_moduli(M)
     coords = np.stack(np.unravel_index(np.arange(math.prod(moduli)), moduli), axis=1)
     total = (coords[:, None, :] + coords[None, :, :]) % np.asarray(moduli)
@@ -49,7 +95,22 @@ def cayley_table(M) -> np.ndarray:
 
 
 def all_pairs(M) -> np.ndarray:
-    """All (|G|^2, 2) pairs (a, b) in row-major order."""
+    r"""All (|G|^2, 2) pairs (a, b) in row-major order.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (|G|², 2)
+        All pairs (a, b).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §2.
+    """
     n = group_order(M)
     a, b = np.divmod(np.arange(n * n), n)
     return np.stack([a, b], axis=1)
@@ -69,7 +130,24 @@ def _check_w(w, M) -> tuple[np.ndarray, int]:
 
 def dft(x, M) -> np.ndarray:
     r"""Unnormalised DFT over the group along the last axis: :math:`X_k=\sum_g x_g \overline{\chi_k(g)}`, flattened
-    like the elements."""
+    like the elements.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., |G|)
+        Vectors indexed by flattened group elements (last axis).
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray (complex)
+        X_k, same shape as x.
+
+    References
+    ----------
+    Discrete Fourier transform on a finite Abelian group (numpy.fft.fftn over the moduli).
+    """
     moduli = group_moduli(M)
     x = np.asarray(x, dtype=np.float64)
     lead = x.shape[:-1]
@@ -77,7 +155,22 @@ def dft(x, M) -> np.ndarray:
 
 
 def negate_index(M) -> np.ndarray:
-    """For each flattened frequency k, the flattened index of -k (the conjugate character)."""
+    r"""For each flattened frequency k, the flattened index of -k (the conjugate character).
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (|G|,)
+        Index of −k per k.
+
+    References
+    ----------
+    Characters of a finite Abelian group: χ_{−k} is the conjugate of χ_k.
+    """
     moduli = group_moduli(M)
     coords = np.unravel_index(np.arange(math.prod(moduli)), moduli)
     return np.ravel_multi_index(tuple((-c) % m for c, m in zip(coords, moduli)), moduli)
@@ -86,7 +179,22 @@ def negate_index(M) -> np.ndarray:
 def frequency_orbits(M) -> np.ndarray:
     r"""Orbit id of each flattened frequency under :math:`k\mapsto -k` (0 = the trivial character). For
     :math:`\mathbb{Z}_M` the ids are :math:`\min(k, M-k)`, i.e. the real frequencies
-    :math:`0\ldots\lfloor M/2\rfloor`."""
+    :math:`0\ldots\lfloor M/2\rfloor`.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (|G|,)
+        Orbit id per frequency.
+
+    References
+    ----------
+    Characters of a finite Abelian group (real frequencies pair k with −k).
+    """
     neg = negate_index(M)
     rep = np.minimum(np.arange(neg.size), neg)
     _, ids = np.unique(rep, return_inverse=True)
@@ -97,7 +205,22 @@ def fourier_basis(M) -> np.ndarray:
     r"""Real orthonormal Fourier basis of :math:`\mathbb{R}^{M}` for :math:`\mathbb{Z}_M` as columns:
     :math:`1/\sqrt M`, then :math:`\sqrt{2/M}\cos(2\pi km/M)`, :math:`\sqrt{2/M}\sin(2\pi km/M)` for
     :math:`k=1\ldots\lceil M/2\rceil-1`, then :math:`(-1)^m/\sqrt M` for even M. Returns (M, M) with
-    :math:`B^\top B=I`. Column frequencies: :func:`fourier_basis_frequencies`."""
+    :math:`B^\top B=I`. Column frequencies: :func:`fourier_basis_frequencies`.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (M, M)
+        Orthonormal columns B.
+
+    References
+    ----------
+    The real Fourier basis of Z_M (Gromov, arXiv 2301.02679 §2).
+    """
     (m,) = group_moduli(M) if np.isscalar(M) else (None,)
     if m is None:
         raise ValueError(f"M={M!r}: fourier_basis is for the cyclic group; pass an int")
@@ -111,7 +234,22 @@ def fourier_basis(M) -> np.ndarray:
 
 
 def fourier_basis_frequencies(M: int) -> np.ndarray:
-    """The frequency of each column of :func:`fourier_basis`."""
+    r"""The frequency of each column of :func:`fourier_basis`.
+
+    Parameters
+    ----------
+    M : int
+        Modulus of Z_M.
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (M,)
+        Frequency of each column.
+
+    References
+    ----------
+    As :func:`fourier_basis`.
+    """
     m = int(M)
     freqs = [0] + [k for k in range(1, (m + 1) // 2) for _ in (0, 1)]
     return np.asarray(freqs + ([m // 2] if m % 2 == 0 else []))
@@ -119,7 +257,24 @@ def fourier_basis_frequencies(M: int) -> np.ndarray:
 
 def orbit_power(x, M) -> np.ndarray:
     r"""Power :math:`\sum_{k\in\{\pm\ell\}}|X_k|^2` per frequency orbit :math:`\ell` (last axis), orbit 0 = DC. By
-    Parseval the orbits sum to :math:`|G|\,\|x\|^2`."""
+    Parseval the orbits sum to :math:`|G|\,\|x\|^2`.
+
+    Parameters
+    ----------
+    x : array_like, shape (..., |G|)
+        Vectors indexed by flattened group elements (last axis).
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray
+        Power per orbit, orbit 0 first.
+
+    References
+    ----------
+    Parseval's identity on a finite Abelian group.
+    """
     power = np.abs(dft(x, M)) ** 2
     ids = frequency_orbits(M)
     indicator = (ids[None, :] == np.arange(ids.max() + 1)[:, None]).astype(np.float64)
@@ -136,8 +291,22 @@ def neuron_frequency_shares(W_in, M) -> dict:
     expected share :math:`H_m/m` (:func:`random_share_baseline`). ``spectrum`` is the aggregate non-DC power per
     orbit over all neurons and both halves, normalised to sum 1 (uniform = 1/m).
 
-    Reference: Li2 arXiv 2509.21519 Thm 2-3 (every neuron single-frequency, every frequency used); Morwani et al.
-    arXiv 2311.07568 Thm 7.
+    Parameters
+    ----------
+    W_in : array_like, shape (2p, K)
+        Input weights: rows a (first p) and p + b (last p), one column per neuron.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    dict
+        ``share`` per neuron, ``weighted_share`` and ``spectrum`` (aggregate power per orbit, summing to 1).
+
+    References
+    ----------
+    Li2 arXiv 2509.21519 Thm 2-3 (every neuron single-frequency, every frequency used); Morwani et al. arXiv
+    2311.07568 Thm 7.
     """
     W_in = np.asarray(W_in, dtype=np.float64)
     n = group_order(M)
@@ -159,7 +328,22 @@ def neuron_frequency_shares(W_in, M) -> dict:
 
 def random_share_baseline(M: int) -> float:
     r"""Expected top-frequency share of a Gaussian vector over the :math:`m=(M-1)/2` real frequencies of odd M:
-    the orbit powers are i.i.d. exponential, so :math:`E[\max/\mathrm{sum}] = H_m/m`."""
+    the orbit powers are i.i.d. exponential, so :math:`E[\max/\mathrm{sum}] = H_m/m`.
+
+    Parameters
+    ----------
+    M : int
+        Odd modulus.
+
+    Returns
+    -------
+    float
+        H_m / m with m = (M − 1)/2.
+
+    References
+    ----------
+    Order statistics of i.i.d. exponentials: E[max / sum] = H_m / m (derived here, checked by Monte Carlo in tests).
+    """
     m = (int(M) - 1) // 2
     return float(sum(1 / j for j in range(1, m + 1)) / m)
 
@@ -185,7 +369,23 @@ def energy(w, M, pairs=None) -> float:
 
     brute force over the rows of the table: all :math:`|G|^2` pairs, or the ``pairs`` (n, 2) of a subsampled table.
 
-    Reference: Tian, arXiv 2509.21519, Thm 1 / Eq. 7. Assumes :math:`\sigma(x)=x^2` and no biases.
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    pairs : array_like, shape (n, 2), optional
+        Training pairs (a, b) of a subsampled table; None means all |G|² pairs.
+
+    Returns
+    -------
+    float
+        E(w).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519, Thm 1 / Eq. 7. Assumes :math:`\sigma(x)=x^2` and no biases.
     """
     w, n = _check_w(w, M)
     pairs = all_pairs(M) if pairs is None else np.asarray(pairs)
@@ -195,13 +395,27 @@ def energy(w, M, pairs=None) -> float:
 
 
 def energy_dft(w, M) -> float:
-    r"""Closed form of :func:`energy` on the full table (derived in the brief, checked by tests):
+    r"""Closed form of :func:`energy` on the full table (derived here, checked by tests/test_grokking_theory.py):
 
     .. math:: E(w)=\frac{2}{M}\sum_{k\neq0}|U_k|^2|V_k|^2,\qquad U=\mathrm{DFT}(u),\ V=\mathrm{DFT}(v).
 
     Centring kills :math:`u^2`, :math:`v^2` and the constant; the cross term :math:`2(u\circledast v)` remains.
 
-    Reference: Tian, arXiv 2509.21519, Eq. 7 (full table, :math:`\sigma=x^2`); group generalisation via fftn.
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    float
+        E(w) on the full table.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519, Eq. 7 (full table, :math:`\sigma=x^2`); group generalisation via fftn.
     """
     w, n = _check_w(w, M)
     U, V = dft(w[..., :n], M), dft(w[..., n:], M)
@@ -213,7 +427,24 @@ def energy_grad(w, M) -> np.ndarray:
     r"""Euclidean gradient of :func:`energy_dft`: with :math:`\tilde c` the centred convolution
     (:math:`\hat{\tilde c}_k=U_kV_k`, :math:`k\ne0`), :math:`\partial E/\partial u = 4\,\tilde c\star v` and
     :math:`\partial E/\partial v = 4\,\tilde c\star u` (cross-correlations), computed as
-    :math:`\mathrm{IDFT}(4\,C\bar V)` and :math:`\mathrm{IDFT}(4\,C\bar U)`."""
+    :math:`\mathrm{IDFT}(4\,C\bar V)` and :math:`\mathrm{IDFT}(4\,C\bar U)`.
+
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (2|G|,)
+        ∇E(w).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Eq. 7 (gradient of the full-table energy, derived here).
+    """
     w, n = _check_w(w, M)
     moduli = group_moduli(M)
     U, V = dft(w[:n], M), dft(w[n:], M)
@@ -225,7 +456,25 @@ def energy_grad(w, M) -> np.ndarray:
 
 def riemannian_grad(w, M) -> np.ndarray:
     r"""Gradient of E on the unit sphere :math:`\|w\|=1` (the constraint weight decay imposes, Li2 Thm 1):
-    :math:`\operatorname{grad}E=(I-ww^\top)\nabla E` for unit ``w``."""
+    :math:`\operatorname{grad}E=(I-ww^\top)\nabla E` for unit ``w``.
+
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (2|G|,)
+        The tangent gradient.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Thm 1 (the sphere constraint); Absil–Mahony–Sepulchre, Optimization on Matrix Manifolds,
+    §3.6.
+    """
     w, _ = _check_w(w, M)
     g = energy_grad(w, M)
     return g - (w @ g) / (w @ w) * w
@@ -234,7 +483,26 @@ def riemannian_grad(w, M) -> np.ndarray:
 def energy_hessian(w, M, pairs=None) -> np.ndarray:
     r"""Exact Euclidean Hessian of :func:`energy` (brute force, σ=x²):
     :math:`\nabla^2E = 2X^\top\mathrm{diag}(\tilde Y\tilde Y^\top h^2)X + 4AA^\top`, :math:`A = X^\top D_h\tilde Y`,
-    :math:`h = Xw`."""
+    :math:`h = Xw`.
+
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    pairs : array_like, shape (n, 2), optional
+        Training pairs (a, b) of a subsampled table; None means all |G|² pairs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2|G|, 2|G|)
+        ∇²E(w).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Eq. 7 (Hessian of the energy, derived here).
+    """
     w, n = _check_w(w, M)
     pairs = all_pairs(M) if pairs is None else np.asarray(pairs)
     Yt = _targets_centred(M, pairs)
@@ -255,7 +523,26 @@ def energy_hessian(w, M, pairs=None) -> np.ndarray:
 def riemannian_hessian_eigenvalues(w, M, pairs=None) -> np.ndarray:
     r"""Eigenvalues of the Riemannian Hessian of E on the sphere at unit ``w``, restricted to the tangent space
     (2M-1 values, ascending): :math:`P(\nabla^2E-(w^\top\nabla E)I)P`, :math:`P=I-ww^\top`. A strict local max has
-    all < 0; Li2 Cor. 1 says its maxima are flat: the largest is 0."""
+    all < 0; Li2 Cor. 1 says its maxima are flat: the largest is 0.
+
+    Parameters
+    ----------
+    w : array_like, shape (2|G|,)
+        One hidden neuron w = (u; v): input weights of the two one-hot halves.
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    pairs : array_like, shape (n, 2), optional
+        Training pairs (a, b) of a subsampled table; None means all |G|² pairs.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2|G| − 1,)
+        Ascending eigenvalues on the tangent space.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Cor. 1; Absil–Mahony–Sepulchre §5.5 (Riemannian Hessian on the sphere).
+    """
     w, n = _check_w(w, M)
     w = w / np.linalg.norm(w)
     H = energy_hessian(w, M, pairs)
@@ -267,7 +554,28 @@ def riemannian_hessian_eigenvalues(w, M, pairs=None) -> np.ndarray:
 def character_neuron(M, k, phi1: float = 0.0, phi2: float = 0.0) -> np.ndarray:
     r"""The unit single-frequency neuron :math:`u_g=\cos(2\pi\langle k,g\rangle+\varphi_1)`,
     :math:`v_g=\cos(2\pi\langle k,g\rangle+\varphi_2)`, each half scaled to norm :math:`1/\sqrt2`. ``k`` is an int
-    (cyclic) or a tuple (product group); :math:`\langle k,g\rangle=\sum_i k_i g_i/m_i`."""
+    (cyclic) or a tuple (product group); :math:`\langle k,g\rangle=\sum_i k_i g_i/m_i`.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    k : int or tuple of int, optional
+        Frequency: an int for a cyclic group, a tuple for a product group; None means a complex pair.
+    phi1 : float, default 0.0
+        Phase φ₁ of the first half.
+    phi2 : float, default 0.0
+        Phase φ₂ of the second half.
+
+    Returns
+    -------
+    numpy.ndarray, shape (2|G|,)
+        The unit neuron (u; v).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Thm 2 (single-frequency maxima).
+    """
     moduli = group_moduli(M)
     k = (int(k),) if np.isscalar(k) else tuple(int(x) for x in k)
     if len(k) != len(moduli) or all(ki % m == 0 for ki, m in zip(k, moduli)):
@@ -285,9 +593,23 @@ def energy_max(M, k=None) -> float:
     :math:`E^*=|G|/4` for a complex character pair, :math:`|G|/2` for a real character (:math:`2k\equiv0`, e.g.
     :math:`k=M/2` for even M). ``k=None`` means a complex pair.
 
-    Reference: Tian, arXiv 2509.21519, Thm 2 / Cor. 2 state :math:`M/16` and :math:`M/8`; the proof's
-    :math:`S=(u\circ u)1^\top+1(v\circ v)^\top+uv^\top` drops the factor 2 of the cross term (it is the
-    :math:`\sigma=x^2/2` value), so the paper's constants are 4x too small (see :func:`energy_max_paper`).
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    k : int or tuple of int, optional
+        Frequency: an int for a cyclic group, a tuple for a product group; None means a complex pair.
+
+    Returns
+    -------
+    float
+        E* on the unit sphere.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519, Thm 2 / Cor. 2 state :math:`M/16` and :math:`M/8`; the proof's :math:`S=(u\circ
+    u)1^\top+1(v\circ v)^\top+uv^\top` drops the factor 2 of the cross term (it is the :math:`\sigma=x^2/2` value),
+    so the paper's constants are 4x too small (see :func:`energy_max_paper`).
     """
     n = group_order(M)
     if k is None:
@@ -299,7 +621,24 @@ def energy_max(M, k=None) -> float:
 
 
 def energy_max_paper(M, k=None) -> float:
-    """The paper's stated maximum (Li2 Cor. 2): M/16 for complex pairs, M/8 for real characters."""
+    r"""The paper's stated maximum (Li2 Cor. 2): M/16 for complex pairs, M/8 for real characters.
+
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    k : int or tuple of int, optional
+        Frequency: an int for a cyclic group, a tuple for a product group; None means a complex pair.
+
+    Returns
+    -------
+    float
+        The paper's stated maximum.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Cor. 2.
+    """
     return energy_max(M, k) / 4
 
 
@@ -308,14 +647,48 @@ def energy_max_paper(M, k=None) -> float:
 
 
 def centre_rows(A) -> np.ndarray:
-    r""":math:`P_1^\perp A = A-\mathbf 1\mathbf 1^\top A/n` (centring over samples)."""
+    r""":math:`P_1^\perp A = A-\mathbf 1\mathbf 1^\top A/n` (centring over samples).
+
+    Parameters
+    ----------
+    A : array_like, shape (n, m)
+        Matrix whose rows are samples.
+
+    Returns
+    -------
+    numpy.ndarray
+        The centred matrix, same shape.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §3 (P₁^⊥).
+    """
     A = np.asarray(A, dtype=np.float64)
     return A - A.mean(axis=0, keepdims=True)
 
 
 def ridge_top(F, Y, eta: float) -> np.ndarray:
     r""":math:`V_{\mathrm{ridge}}=(\tilde F^\top\tilde F+\eta I)^{-1}\tilde F^\top\tilde Y` for already centred
-    ``F``, ``Y`` (Li2 Prop. 1)."""
+    ``F``, ``Y`` (Li2 Prop. 1).
+
+    Parameters
+    ----------
+    F : array_like, shape (n, K)
+        Centred hidden features F̃ = σ(XW) (rows: samples).
+    Y : array_like, shape (n, |G|)
+        Centred one-hot targets Ỹ.
+    eta : float
+        Weight decay η (ridge coefficient), >= 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (K, |G|)
+        V_ridge.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Prop. 1.
+    """
     F, Y = np.asarray(F, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if not eta >= 0:
         raise ValueError(f"eta={eta} must be >= 0")
@@ -331,8 +704,24 @@ def gf_fixed_point(F, Y, eta: float) -> np.ndarray:
 
     ``F``, ``Y`` are already centred (:math:`\tilde F`, :math:`\tilde Y`); the n x n form is used as written.
 
-    Reference: Tian, arXiv 2509.21519, Prop. 1 / Eq. 4; App. C Props 3-4 (Woodbury: :math:`P_\eta=\eta(\tilde
-    F\tilde F^\top+\eta I)^{-1}`). Assumes :math:`\eta>0` or :math:`\tilde F` of full column rank.
+    Parameters
+    ----------
+    F : array_like, shape (n, K)
+        Centred hidden features F̃ = σ(XW) (rows: samples).
+    Y : array_like, shape (n, |G|)
+        Centred one-hot targets Ỹ.
+    eta : float
+        Weight decay η (ridge coefficient), >= 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, K)
+        G_F(+∞).
+
+    References
+    ----------
+    Tian, arXiv 2509.21519, Prop. 1 / Eq. 4; App. C Props 3-4 (Woodbury: :math:`P_\eta=\eta(\tilde F\tilde
+    F^\top+\eta I)^{-1}`). Assumes :math:`\eta>0` or :math:`\tilde F` of full column rank.
     """
     F, Y = np.asarray(F, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     if not eta > 0:
@@ -344,14 +733,50 @@ def gf_fixed_point(F, Y, eta: float) -> np.ndarray:
 
 def gf_residual_form(F, Y, eta: float) -> np.ndarray:
     r"""The same fixed point through the residual: :math:`(\tilde Y-\tilde FV_r)V_r^\top` with
-    :math:`V_r` = :func:`ridge_top` (K x K solve; what the simulator evaluates)."""
+    :math:`V_r` = :func:`ridge_top` (K x K solve; what the simulator evaluates).
+
+    Parameters
+    ----------
+    F : array_like, shape (n, K)
+        Centred hidden features F̃ = σ(XW) (rows: samples).
+    Y : array_like, shape (n, |G|)
+        Centred one-hot targets Ỹ.
+    eta : float
+        Weight decay η (ridge coefficient), >= 0.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, K)
+        G_F at the ridge top layer.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 Prop. 1 / Eq. 4.
+    """
     V = ridge_top(F, Y, eta)
     return (np.asarray(Y) - np.asarray(F) @ V) @ V.T
 
 
 def effective_ridge(n: int, eta: float) -> float:
     r"""The code's coupled L2 :math:`\eta` on a mean (not ½-sum) loss is a ridge :math:`\eta_{\rm eff}=n\eta/2` in
-    the paper's units (brief §0)."""
+    the paper's units (its loss is a ½-sum).
+
+    Parameters
+    ----------
+    n : int
+        Number of training pairs.
+    eta : float
+        Weight decay η (ridge coefficient), >= 0.
+
+    Returns
+    -------
+    float
+        η_eff = nη/2.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519 §3 (loss normalisation).
+    """
     return n * eta / 2
 
 
@@ -363,7 +788,23 @@ def critical_fraction(M, c: float = CRITICAL_C, delta: float = 0.0) -> float:
     r"""The reference code's critical training fraction :math:`p_c=(c-\delta)\ln M/M` (``use_critical_ratio``),
     the empirical form of Li2 Thm 4's :math:`n\gtrsim M\log M`, i.e. :math:`p=O(M^{-1}\log M)`.
 
-    Reference: Tian, arXiv 2509.21519, Thm 4 and Fig. 5; c = 2.7482 is the code's fit, not a theorem constant.
+    Parameters
+    ----------
+    M : int or tuple of int
+        The group: an int m for Z_m, or a tuple of moduli for a product group (each >= 2, order >= 3).
+    c : float, default CRITICAL_C = 2.7482
+        The code's fitted constant.
+    delta : float, default 0.0
+        Shift δ of the constant.
+
+    Returns
+    -------
+    float
+        p_c = (c − δ) ln M / M.
+
+    References
+    ----------
+    Tian, arXiv 2509.21519, Thm 4 and Fig. 5; c = 2.7482 is the code's fit, not a theorem constant.
     """
     n = group_order(M)
     return float((c - delta) * math.log(n) / n)
@@ -381,14 +822,52 @@ def _check_odd_p(p) -> int:
 
 def network_logits(W_in, W_out, p: int) -> np.ndarray:
     r"""Logits :math:`f(a,b)_q=\sum_j W^{out}_{jq}(W^{in}_{a j}+W^{in}_{p+b,j})^2` on all :math:`p^2` pairs,
-    shape (p, p, p) indexed [a, b, q] (Gromov Eq. 4 up to the 1/(DN) scale)."""
+    shape (p, p, p) indexed [a, b, q] (Gromov Eq. 4 up to the 1/(DN) scale).
+
+    Parameters
+    ----------
+    W_in : array_like, shape (2p, K)
+        Input weights: rows a (first p) and p + b (last p), one column per neuron.
+    W_out : array_like, shape (K, p)
+        Output weights, one row per neuron.
+    p : int
+        Odd modulus p of Z_p (>= 3).
+
+    Returns
+    -------
+    numpy.ndarray, shape (p, p, p)
+        Logits indexed [a, b, q].
+
+    References
+    ----------
+    Gromov, arXiv 2301.02679, Eq. 4.
+    """
     W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
     h = (W_in[:p, None, :] + W_in[None, p:, :]).reshape(p * p, -1)
     return ((h ** 2) @ W_out).reshape(p, p, -1)  # one 2-D GEMM: numpy's stacked 3-D @ 2-D is far slower
 
 
 def network_accuracy(W_in, W_out, p: int) -> float:
-    """Fraction of all p^2 pairs whose argmax logit is (a + b) mod p."""
+    r"""Fraction of all p^2 pairs whose argmax logit is (a + b) mod p.
+
+    Parameters
+    ----------
+    W_in : array_like, shape (2p, K)
+        Input weights: rows a (first p) and p + b (last p), one column per neuron.
+    W_out : array_like, shape (K, p)
+        Output weights, one row per neuron.
+    p : int
+        Odd modulus p of Z_p (>= 3).
+
+    Returns
+    -------
+    float
+        Accuracy over all p² pairs.
+
+    References
+    ----------
+    Gromov, arXiv 2301.02679, Eq. 4.
+    """
     logits = network_logits(W_in, W_out, p)
     target = (np.arange(p)[:, None] + np.arange(p)[None, :]) % p
     return float((logits.argmax(axis=-1) == target).mean())
@@ -407,7 +886,21 @@ def phase_grid_network(p: int, J: int = 3) -> tuple[np.ndarray, np.ndarray]:
     every odd p, margin :math:`J^2p/4`. J = 2 fails (a negative control). Returns (W_in (2p, K), W_out (K, p)),
     :math:`K=J^2(p-1)/2`.
 
-    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 12-13 (random phases); the deterministic grid is the brief's.
+    Parameters
+    ----------
+    p : int
+        Odd modulus p of Z_p (>= 3).
+    J : int, default 3
+        Phases per axis of the grid (J >= 3 is exact).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (W_in (2p, K), W_out (K, p)), K = J²(p − 1)/2.
+
+    References
+    ----------
+    Gromov, arXiv 2301.02679, Eqs. 6, 12-13 (random phases); the deterministic grid is this testbed's construction.
     """
     p = _check_odd_p(p)
     if int(J) != J or J < 1:
@@ -432,7 +925,23 @@ def gromov_random_network(p: int, N: int, rng: np.random.Generator) -> tuple[np.
     :math:`\varphi_1,\varphi_2\sim U[0,2\pi)` i.i.d., :math:`\varphi_3=\varphi_1+\varphi_2` (Eq. 12). Accuracy rises
     with N; the (n+m-q) wave adds coherently to :math:`N/2\,\delta` while the rest are random-phase sums.
 
-    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 10-15.
+    Parameters
+    ----------
+    p : int
+        Odd modulus p of Z_p (>= 3).
+    N : int
+        Number of neurons.
+    rng : numpy.random.Generator
+        Source of the random phases.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (W_in (2p, N), W_out (N, p)).
+
+    References
+    ----------
+    Gromov, arXiv 2301.02679, Eqs. 6, 10-15.
     """
     p = _check_odd_p(p)
     if int(N) != N or N < 1:
@@ -448,7 +957,23 @@ def normalized_margin(W_in, W_out, p: int) -> float:
     .. math:: \gamma=\frac{\min_{a,b}\big(f(a,b)_{a+b}-\max_{q\ne a+b}f(a,b)_q\big)}{\sum_i\|\omega_i\|_2^3},
               \qquad \omega_i=(u_i,v_i,w_i).
 
-    Reference: Morwani et al., arXiv 2311.07568, §4 (norm :math:`\|\theta\|_{2,3}^3=\sum_i\|\omega_i\|_2^3`).
+    Parameters
+    ----------
+    W_in : array_like, shape (2p, K)
+        Input weights: rows a (first p) and p + b (last p), one column per neuron.
+    W_out : array_like, shape (K, p)
+        Output weights, one row per neuron.
+    p : int
+        Odd modulus p of Z_p (>= 3).
+
+    Returns
+    -------
+    float
+        γ.
+
+    References
+    ----------
+    Morwani et al., arXiv 2311.07568, §4 (norm :math:`\|\theta\|_{2,3}^3=\sum_i\|\omega_i\|_2^3`).
     """
     W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
     logits = network_logits(W_in, W_out, p).reshape(p * p, p)
@@ -464,8 +989,20 @@ def normalized_margin(W_in, W_out, p: int) -> float:
 def morwani_max_margin(p: int) -> float:
     r""":math:`\gamma^*=\sqrt{2/27}\,/\,(\sqrt p\,(p-1))`, the maximum :math:`L_{2,3}` margin on the full table.
 
-    Reference: Morwani et al., arXiv 2311.07568, Thm 7 (p > 2 prime, width m >= 4(p-1)); the phase-grid network
-    attains it for every odd p.
+    Parameters
+    ----------
+    p : int
+        Odd modulus p of Z_p (>= 3).
+
+    Returns
+    -------
+    float
+        γ*.
+
+    References
+    ----------
+    Morwani et al., arXiv 2311.07568, Thm 7 (p > 2 prime, width m >= 4(p-1)); the phase-grid network attains it for
+    every odd p.
     """
     p = _check_odd_p(p)
     return math.sqrt(2 / 27) / (math.sqrt(p) * (p - 1))

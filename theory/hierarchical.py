@@ -7,9 +7,9 @@ What lives here (numpy/scipy, float64, pure functions):
 - :class:`SeparableTarget` ``(k, g, lam, d)``: :math:`p = d^{-1/2}\sum_i \lambda_i h_k(\langle q_i, x\rangle)` and
   :math:`h = g(p)` with exact cumulants, moments and chaos weights :math:`\|P_\ell h\|^2` (no Monte Carlo).
 - :func:`stein_constant`, :func:`kernel_plateau`, :func:`ideal_feature_correlation` and the stage-1 feature
-  correlation against n (:func:`feature_correlation_prediction`, the brief's heteroscedastic "sandwich" formula).
+  correlation against n (:func:`feature_correlation_prediction`, the testbed's heteroscedastic "sandwich" formula).
 
-Rebuilt, not read from the paper (the PDF was unavailable; see the brief, sections 2 and 9): the separable form of
+Rebuilt, not read from the paper (the PDF was unavailable when the testbed was built): the separable form of
 p with L = d terms, the finite-d constant c_d = E[g(p)p] as the comparison target, and the sandwich formula for
 the stage-1 correlation. The chaos weights are exact; only the sandwich variance S uses a seeded Monte Carlo.
 
@@ -34,7 +34,21 @@ def hermite_He(n: int, z):
 
     .. math:: He_0 = 1,\quad He_1 = z,\quad He_{n+1}(z) = z\,He_n(z) - n\,He_{n-1}(z).
 
-    Reference: standard (e.g. arXiv 2311.13774, Appendix on Hermite analysis).
+    Parameters
+    ----------
+    n : int
+        Degree (or order) n >= 0.
+    z : float or array_like
+        Points at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        He_n(z).
+
+    References
+    ----------
+    Standard (e.g. arXiv 2311.13774, Appendix on Hermite analysis).
     """
     if n < 0:
         raise ValueError(f"n={n} must be >= 0")
@@ -50,13 +64,44 @@ def hermite_He(n: int, z):
 def hermite_h(n: int, z):
     r"""Normalised Hermite polynomial :math:`h_n = He_n/\sqrt{n!}`, orthonormal under N(0, 1).
 
-    Reference: arXiv 2311.13774 (notation section).
+    Parameters
+    ----------
+    n : int
+        Degree (or order) n >= 0.
+    z : float or array_like
+        Points at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray or float
+        h_n(z).
+
+    References
+    ----------
+    arXiv 2311.13774 (notation section).
     """
     return hermite_He(n, z) / math.sqrt(math.factorial(n))
 
 
 def hermite_h_all(n_max: int, z):
-    r"""All :math:`h_0,\dots,h_{n_{\max}}` at z, stacked on a new last axis (one recurrence pass)."""
+    r"""All :math:`h_0,\dots,h_{n_{\max}}` at z, stacked on a new last axis (one recurrence pass).
+
+    Parameters
+    ----------
+    n_max : int
+        Highest degree.
+    z : float or array_like
+        Points at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray, shape (*z.shape, n_max + 1)
+        h_0(z), …, h_{n_max}(z).
+
+    References
+    ----------
+    Standard three-term recurrence (as :func:`hermite_He`).
+    """
     z = np.asarray(z, dtype=np.float64)
     out = np.empty(z.shape + (n_max + 1,))
     out[..., 0] = 1.0
@@ -69,7 +114,22 @@ def hermite_h_all(n_max: int, z):
 
 
 def He_monomial_coefficients(n: int) -> np.ndarray:
-    r"""Monomial coefficients (ascending powers) of :math:`He_n`."""
+    r"""Monomial coefficients (ascending powers) of :math:`He_n`.
+
+    Parameters
+    ----------
+    n : int
+        Degree (or order) n >= 0.
+
+    Returns
+    -------
+    numpy.ndarray
+        Coefficients of He_n in ascending powers.
+
+    References
+    ----------
+    Standard (numpy.polynomial.hermite_e.herme2poly).
+    """
     basis = np.zeros(n + 1)
     basis[n] = 1.0
     return _He.herme2poly(basis)
@@ -80,7 +140,23 @@ def He_product(m: int, n: int) -> dict[int, int]:
 
     .. math:: He_m He_n = \sum_{r=0}^{\min(m,n)} r!\binom{m}{r}\binom{n}{r} He_{m+n-2r}.
 
-    Returns ``{degree: coefficient}`` (exact integers). Reference: standard Hermite product formula.
+    Returns ``{degree: coefficient}`` (exact integers).
+
+    Parameters
+    ----------
+    m : int
+        Degree of the first factor.
+    n : int
+        Degree of the second factor.
+
+    Returns
+    -------
+    dict of int to int
+        {degree: coefficient} of He_m He_n.
+
+    References
+    ----------
+    Standard Hermite product formula.
     """
     if m < 0 or n < 0:
         raise ValueError(f"m={m}, n={n} must be >= 0")
@@ -91,7 +167,23 @@ def He_triple_moment(a: int, b: int, c: int) -> int:
     r"""Gaussian triple product :math:`E[He_a He_b He_c] = \frac{a!\,b!\,c!}{(s-a)!(s-b)!(s-c)!}` when
     :math:`s = (a+b+c)/2` is an integer with :math:`s \ge \max(a,b,c)`, else 0.
 
-    Reference: standard (e.g. Nourdin–Peccati, Normal Approximations with Malliavin Calculus, Prop. 1.4.2).
+    Parameters
+    ----------
+    a : int
+        First degree.
+    b : int
+        Second degree.
+    c : int
+        Third degree.
+
+    Returns
+    -------
+    int
+        E[He_a He_b He_c].
+
+    References
+    ----------
+    Standard (e.g. Nourdin–Peccati, Normal Approximations with Malliavin Calculus, Prop. 1.4.2).
     """
     if min(a, b, c) < 0:
         raise ValueError(f"degrees ({a}, {b}, {c}) must be >= 0")
@@ -107,7 +199,22 @@ def He_triple_moment(a: int, b: int, c: int) -> int:
 
 def gauss_hermite(n_points: int) -> tuple[np.ndarray, np.ndarray]:
     r"""Nodes and weights with :math:`\sum_i w_i f(z_i) = E_{z\sim N(0,1)} f(z)`, exact for polynomials of degree
-    :math:`\le 2 n_{\rm points} - 1`."""
+    :math:`\le 2 n_{\rm points} - 1`.
+
+    Parameters
+    ----------
+    n_points : int
+        Number of Gauss–Hermite nodes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (nodes, weights).
+
+    References
+    ----------
+    Gauss–HermiteE quadrature (numpy.polynomial.hermite_e.hermegauss), weights normalised to a probability.
+    """
     if n_points < 1:
         raise ValueError(f"n_points={n_points} must be >= 1")
     z, w = _He.hermegauss(n_points)
@@ -115,20 +222,67 @@ def gauss_hermite(n_points: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def gaussian_expectation(f, n_points: int = 80) -> float:
-    r""":math:`E_{z\sim N(0,1)} f(z)` by Gauss–HermiteE quadrature (exact for polynomials of degree < 2·n_points)."""
+    r""":math:`E_{z\sim N(0,1)} f(z)` by Gauss–HermiteE quadrature (exact for polynomials of degree < 2·n_points).
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised function of z.
+    n_points : int, default 80
+        Number of nodes.
+
+    Returns
+    -------
+    float
+        E f(z).
+
+    References
+    ----------
+    Gauss–HermiteE quadrature.
+    """
     z, w = gauss_hermite(n_points)
     return float(np.sum(w * f(z)))
 
 
 def gaussian_moment(j: int) -> float:
-    r""":math:`E z^j = (j-1)!!` for even j, 0 for odd j."""
+    r""":math:`E z^j = (j-1)!!` for even j, 0 for odd j.
+
+    Parameters
+    ----------
+    j : int
+        Order (>= 0).
+
+    Returns
+    -------
+    float
+        E z^j.
+
+    References
+    ----------
+    Standard Gaussian moments.
+    """
     if j < 0:
         raise ValueError(f"j={j} must be >= 0")
     return 0.0 if j % 2 else float(math.prod(range(j - 1, 0, -2)))
 
 
 def poly_gaussian_expectation(coeffs) -> float:
-    r""":math:`E\,g(z)` for :math:`g(z) = \sum_j g_j z^j` (monomial coefficients), exactly."""
+    r""":math:`E\,g(z)` for :math:`g(z) = \sum_j g_j z^j` (monomial coefficients), exactly.
+
+    Parameters
+    ----------
+    coeffs : sequence of float
+        Monomial coefficients (ascending powers) of a polynomial.
+
+    Returns
+    -------
+    float
+        E g(z).
+
+    References
+    ----------
+    Standard Gaussian moments (:func:`gaussian_moment`).
+    """
     return float(sum(c * gaussian_moment(j) for j, c in enumerate(np.asarray(coeffs, dtype=np.float64))))
 
 
@@ -137,7 +291,21 @@ def stein_hermite_coefficient(coeffs, n: int) -> float:
 
     .. math:: \hat g_n = E[g(z) h_n(z)] = \frac{E[g^{(n)}(z)]}{\sqrt{n!}},\qquad E[g\,He_n] = E[g^{(n)}].
 
-    Reference: arXiv 2311.13774 (Lemma 2 uses :math:`\hat g_1 = E g'(z)`); Stein 1972.
+    Parameters
+    ----------
+    coeffs : sequence of float
+        Monomial coefficients (ascending powers) of a polynomial.
+    n : int
+        Degree (or order) n >= 0.
+
+    Returns
+    -------
+    float
+        ĝ_n = E[g(z) h_n(z)].
+
+    References
+    ----------
+    arXiv 2311.13774 (Lemma 2 uses :math:`\hat g_1 = E g'(z)`); Stein 1972.
     """
     coeffs = np.asarray(coeffs, dtype=np.float64)
     deriv = np.polynomial.polynomial.polyder(coeffs, n) if n else coeffs
@@ -145,12 +313,48 @@ def stein_hermite_coefficient(coeffs, n: int) -> float:
 
 
 def mehler_expectation(m: int, n: int, rho: float) -> float:
-    r"""Mehler: :math:`E[h_m(u\cdot x)\,h_n(v\cdot x)] = \delta_{mn}\rho^n` for unit u, v with :math:`u\cdot v=\rho`."""
+    r"""Mehler: :math:`E[h_m(u\cdot x)\,h_n(v\cdot x)] = \delta_{mn}\rho^n` for unit u, v with :math:`u\cdot v=\rho`.
+
+    Parameters
+    ----------
+    m : int
+        Degree of the first factor.
+    n : int
+        Degree of the second factor.
+    rho : float
+        Target correlation (or, in :func:`mehler_expectation`, the inner product u·v).
+
+    Returns
+    -------
+    float
+        δ_{mn} ρⁿ.
+
+    References
+    ----------
+    Mehler's formula (O'Donnell, Analysis of Boolean Functions, §11.2).
+    """
     return float(rho) ** n if m == n else 0.0
 
 
 def feature_count(d: int, k: int) -> int:
-    r"""Dimension of polynomials of degree :math:`\le k` in d variables, :math:`N_k(d) = \binom{d+k}{k}`."""
+    r"""Dimension of polynomials of degree :math:`\le k` in d variables, :math:`N_k(d) = \binom{d+k}{k}`.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension d.
+    k : int
+        Degree k of the hidden feature p (>= 1).
+
+    Returns
+    -------
+    int
+        N_k(d) = C(d + k, k).
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774 (the degree-k feature count d^k/k!).
+    """
     if d < 1 or k < 0:
         raise ValueError(f"d={d} must be >= 1 and k={k} >= 0")
     return math.comb(d + k, k)
@@ -158,7 +362,24 @@ def feature_count(d: int, k: int) -> int:
 
 def multi_indices(d: int, k: int) -> list[tuple[int, ...]]:
     r"""All multi-indices :math:`\alpha\in\mathbb N^d` with :math:`|\alpha|\le k`, as sorted tuples of
-    (coordinate, power) pairs flattened to the coordinates repeated by their power (e.g. x_0^2 x_3 -> (0, 0, 3))."""
+    (coordinate, power) pairs flattened to the coordinates repeated by their power (e.g. x_0^2 x_3 -> (0, 0, 3)).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension d.
+    k : int
+        Degree k of the hidden feature p (>= 1).
+
+    Returns
+    -------
+    list of tuple of int
+        All multi-indices with |α| <= k.
+
+    References
+    ----------
+    Standard enumeration of the degree-≤k monomials; N_k(d) = C(d + k, k) of them.
+    """
     from itertools import combinations_with_replacement
 
     return [c for ell in range(k + 1) for c in combinations_with_replacement(range(d), ell)]
@@ -169,7 +390,24 @@ def kernel_diagonal(x, k: int):
 
     It is radial, so it is evaluated at :math:`(\|x\|, 0, \dots, 0)` by the generating product
     :math:`\big(\sum_m t^m h_m(\|x\|)^2\big)\big(\sum_m t^m h_m(0)^2\big)^{d-1}` truncated at :math:`t^k`
-    (O(k^2) per point). For k = 2 it equals :math:`1 + r + (r^2 - 2r + d)/2` with :math:`r = \|x\|^2` (brief §4).
+    (O(k^2) per point). For k = 2 it equals :math:`1 + r + (r^2 - 2r + d)/2` with :math:`r = \|x\|^2`
+    (derived here; checked against the definition in tests/test_hierarchical_theory.py).
+
+    Parameters
+    ----------
+    x : array_like, shape (..., d)
+        Input points.
+    k : int
+        Degree k of the hidden feature p (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        K_k(x, x) per point.
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774 (Hermite kernels); the radial evaluation is derived here.
     """
     x = np.asarray(x, dtype=np.float64)
     d = x.shape[-1]
@@ -192,7 +430,22 @@ def kernel_diagonal(x, k: int):
 
 def moments_to_cumulants(m) -> np.ndarray:
     r"""Cumulants :math:`\kappa_1..\kappa_R` from raw moments :math:`m_0=1, m_1..m_R` by
-    :math:`m_n = \sum_{j=1}^n \binom{n-1}{j-1}\kappa_j m_{n-j}`. Index 0 of the result is 0."""
+    :math:`m_n = \sum_{j=1}^n \binom{n-1}{j-1}\kappa_j m_{n-j}`. Index 0 of the result is 0.
+
+    Parameters
+    ----------
+    m : array_like or int
+        Raw moments m₀ = 1, m₁..m_R (or, in :func:`He_product` and :func:`mehler_expectation`, a degree).
+
+    Returns
+    -------
+    numpy.ndarray
+        κ₀ = 0, κ₁..κ_R.
+
+    References
+    ----------
+    The standard moment–cumulant recursion (e.g. Nourdin–Peccati, Prop. 3.3.1).
+    """
     m = np.asarray(m, dtype=np.float64)
     kappa = np.zeros_like(m)
     for n in range(1, len(m)):
@@ -201,7 +454,22 @@ def moments_to_cumulants(m) -> np.ndarray:
 
 
 def cumulants_to_moments(kappa) -> np.ndarray:
-    r"""Raw moments :math:`m_0..m_R` from cumulants (index 0 ignored), inverse of :func:`moments_to_cumulants`."""
+    r"""Raw moments :math:`m_0..m_R` from cumulants (index 0 ignored), inverse of :func:`moments_to_cumulants`.
+
+    Parameters
+    ----------
+    kappa : array_like
+        Cumulants κ₁..κ_R (index 0 ignored).
+
+    Returns
+    -------
+    numpy.ndarray
+        m₀ = 1, m₁..m_R.
+
+    References
+    ----------
+    The standard moment–cumulant recursion, inverted.
+    """
     kappa = np.asarray(kappa, dtype=np.float64)
     m = np.zeros_like(kappa)
     m[0] = 1.0
@@ -221,13 +489,47 @@ def _hk_power_hermite(k: int, r: int) -> tuple[float, ...]:
 
 
 def hk_moment(k: int, r: int) -> float:
-    r""":math:`E[h_k(z)^r]` exactly (Gauss–Hermite quadrature of a polynomial). E.g. :math:`E h_3^4 = 93`."""
+    r""":math:`E[h_k(z)^r]` exactly (Gauss–Hermite quadrature of a polynomial). E.g. :math:`E h_3^4 = 93`.
+
+    Parameters
+    ----------
+    k : int
+        Degree k of the hidden feature p (>= 1).
+    r : int
+        Power (>= 0).
+
+    Returns
+    -------
+    float
+        E[h_k(z)^r].
+
+    References
+    ----------
+    Gauss–HermiteE quadrature of a polynomial (exact).
+    """
     z, w = gauss_hermite(k * r // 2 + 2)
     return float(np.sum(w * hermite_h(k, z) ** r))
 
 
 def hk_cumulants(k: int, order: int) -> np.ndarray:
-    r"""Cumulants :math:`\kappa_1..\kappa_{order}` of :math:`h_k(z)`; e.g. :math:`\kappa_4(h_3) = 90`."""
+    r"""Cumulants :math:`\kappa_1..\kappa_{order}` of :math:`h_k(z)`; e.g. :math:`\kappa_4(h_3) = 90`.
+
+    Parameters
+    ----------
+    k : int
+        Degree k of the hidden feature p (>= 1).
+    order : int
+        Highest cumulant order.
+
+    Returns
+    -------
+    numpy.ndarray
+        κ₁..κ_order (index 0 is 0).
+
+    References
+    ----------
+    Moment–cumulant recursion (:func:`moments_to_cumulants`) on :func:`hk_moment`.
+    """
     return moments_to_cumulants([hk_moment(k, r) for r in range(order + 1)])
 
 
@@ -281,7 +583,22 @@ def _biv_moments_from_cumulants(kap, R, deg):
 
 
 def balanced_signs(d: int) -> tuple[float, ...]:
-    r"""Balanced signs :math:`\lambda = (+1, -1, +1, -1, \dots)`; needs even d so that mean λ^3 = 0 exactly."""
+    r"""Balanced signs :math:`\lambda = (+1, -1, +1, -1, \dots)`; needs even d so that mean λ^3 = 0 exactly.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension d.
+
+    Returns
+    -------
+    tuple of float
+        (+1, −1, +1, −1, …) of length d.
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774 (separable p); the balanced signs are this testbed's choice.
+    """
     if d % 2:
         raise ValueError(f"d={d} must be even for balanced signs lam='balanced'")
     return tuple(1.0 if i % 2 == 0 else -1.0 for i in range(d))
@@ -300,7 +617,7 @@ class SeparableTarget:
 
     ``g``: monomial coefficients :math:`(g_0, g_1, \dots, g_q)`; ``lam``: d numbers, or ``"balanced"`` (alternating
     ±1, even d) or ``"ones"``. This separable reading of WNL's assumption (p a normalised sum of independent
-    degree-k pieces on orthogonal subspaces of dimension 1) is the brief's, rebuilt from summaries (brief §1).
+    degree-k pieces on orthogonal subspaces of dimension 1) is this testbed's, rebuilt from summaries of the paper.
 
     Reference: arXiv 2311.13774, Assumption on p and Sec. 5 (example p = Σ λ_i h_3(x_i)).
     """
@@ -402,7 +719,7 @@ class SeparableTarget:
                   P_{\le k}p^3 = d^{-3/2}\Big[\sum_i\lambda_i^3 P_{\le k}(\psi^3)(z_i)
                   + 3\big(\textstyle\sum_i\lambda_i^2\big)\sum_j\lambda_j\psi_j - 3\sum_j\lambda_j^3\psi_j\Big],
 
-        since products over distinct coordinates of pure degree-k factors have degree > k (brief §4).
+        since products over distinct coordinates of pure degree-k factors have degree > k.
         """
         if self.q > 3:
             raise ValueError(f"g has degree q={self.q}; the pointwise projection is implemented for q <= 3")
@@ -450,21 +767,67 @@ def _chaos_weights(t: SeparableTarget) -> np.ndarray:
 
 
 def gaussian_limit_constant(g) -> float:
-    r"""The d → ∞ proportionality constant :math:`\hat g_1 = E[g'(z)]` (Stein). Reference: arXiv 2311.13774, Lemma 2."""
+    r"""The d → ∞ proportionality constant :math:`\hat g_1 = E[g'(z)]` (Stein).
+
+    Parameters
+    ----------
+    g : sequence of float
+        Monomial coefficients (ascending powers) of the link g.
+
+    Returns
+    -------
+    float
+        ĝ₁ = E g'(z).
+
+    References
+    ----------
+    arXiv 2311.13774, Lemma 2.
+    """
     return stein_hermite_coefficient(g, 1)
 
 
 def stein_constant(target: SeparableTarget) -> float:
     r"""Exact finite-d constant :math:`c_d = E[g(p)\,p] = \sum_j g_j E[p^{j+1}]`: the coefficient of p in
     :math:`P_k h` (and :math:`\langle h, p\rangle`). Tends to :math:`\hat g_1` as d → ∞, but at WNL's sizes it
-    is far off (WNL's example: :math:`c_d \propto 3 + 90/d` vs 3). Reference: arXiv 2311.13774, Lemma 2 (brief §3).
+    is far off (WNL's example: :math:`c_d \propto 3 + 90/d` vs 3).
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+
+    Returns
+    -------
+    float
+        c_d = E[g(p) p].
+
+    References
+    ----------
+    arXiv 2311.13774, Lemma 2; the exact finite-d form is derived here.
     """
     m = target.moments(target.q + 1)
     return float(np.asarray(target.g) @ m[1 : target.q + 2])
 
 
 def low_degree_norm2(target: SeparableTarget, centred: bool = True) -> float:
-    r""":math:`\|P_{\le k}h\|^2` (minus :math:`(E h)^2` when centred), exact."""
+    r""":math:`\|P_{\le k}h\|^2` (minus :math:`(E h)^2` when centred), exact.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    centred : bool, default True
+        Subtract (E h)².
+
+    Returns
+    -------
+    float
+        ‖P_{≤k}h‖².
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774 (chaos decomposition of h); exact chaos weights derived here.
+    """
     w = target.chaos_weights()
     return float(np.sum(w[1 if centred else 0 : target.k + 1]))
 
@@ -475,7 +838,19 @@ def kernel_plateau(target: SeparableTarget) -> float:
 
     .. math:: 1 - \frac{\sum_{1\le\ell\le k}\|P_\ell h\|^2}{\mathrm{Var}\,h}.
 
-    Reference: arXiv 2311.13774, Sec. 1 (kernel lower bound, via Ghorbani et al. 2021).
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+
+    Returns
+    -------
+    float
+        The plateau 1 − ‖P_{≤k}h‖²/Var h.
+
+    References
+    ----------
+    arXiv 2311.13774, Sec. 1 (kernel lower bound, via Ghorbani et al. 2021).
     """
     return 1.0 - low_degree_norm2(target) / target.variance_h
 
@@ -483,7 +858,21 @@ def kernel_plateau(target: SeparableTarget) -> float:
 def ideal_feature_correlation(target: SeparableTarget) -> float:
     r""":math:`\mathrm{corr}(P_{\le k}h, p) = c_d / \sqrt{\sum_{1\le\ell\le k}\|P_\ell h\|^2}` (p is pure degree k,
     centred, unit variance). 1 when :math:`P_{\le k}h \propto p`; :math:`(1+4/d)^{-1/2}` for k = 2,
-    g = h_1 + h_2 with balanced signs. Reference: arXiv 2311.13774, Lemma 2 (brief §4).
+    g = h_1 + h_2 with balanced signs.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+
+    Returns
+    -------
+    float
+        corr(P_{≤k}h, p).
+
+    References
+    ----------
+    arXiv 2311.13774, Lemma 2 (derived here; checked against the definition in tests/test_hierarchical_theory.py).
     """
     var_p = float(target.moments(2)[2])
     return stein_constant(target) / math.sqrt(low_degree_norm2(target) * var_p)
@@ -495,7 +884,26 @@ def sandwich_variance(target: SeparableTarget, n_mc: int | None = None, seed: in
     :math:`\varepsilon = h - P_{\le k}h`, by a seeded Monte Carlo over ``n_mc`` Gaussian points (the only Monte
     Carlo here; its relative error at d ≤ 32 is a few per cent (heavy tails) and enters the prediction under a
     square root).
-    Homoscedastic noise would give :math:`\sigma^2 N`; the ratio is a purely radial effect (brief §4).
+    Homoscedastic noise would give :math:`\sigma^2 N`; the ratio is a purely radial effect.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    n_mc : int or None, default None
+        Monte-Carlo points (None: about 6.4e6/d, at most 1e6).
+    seed : int, default 0
+        Seed of the Monte Carlo.
+
+    Returns
+    -------
+    float
+        S = E[ε(x)² K_k(x, x)].
+
+    References
+    ----------
+    White 1980 (heteroscedasticity-consistent 'sandwich' covariance); applied to the stage-1 ridge here (see
+    :func:`feature_correlation_prediction`).
     """
     # Default size ~6.4e6/d points (8e5 at d = 8, 2e5 at d = 32): the tails are heaviest at small d, where the
     # seed-to-seed spread of S at 2e5 points was ±20 % (d = 8) but only ±5 % at d = 32.
@@ -518,8 +926,32 @@ def feature_correlation_prediction(target: SeparableTarget, n, S: float | None =
     .. math:: \mathrm{corr}(\varphi, p) \approx \frac{\mathrm{corr}(P_{\le k}h, p)}
               {\sqrt{1 + S / ((n - N)\,\|\beta\|^2)}},\qquad \|\beta\|^2 = \|P_{\le k}h\|^2,
 
-    with :math:`S` from :func:`sandwich_variance`. NaN for n <= N. Rebuilt in the brief (§4), not from the paper;
-    observed to be accurate to ~0.025 for k = 2 at n ≥ 16N and conservative for k = 3 heavy tails.
+    with :math:`S` from :func:`sandwich_variance`. NaN for n <= N. Derived for this testbed, not taken from the
+    paper. The stage-1 ridge is least squares on the N orthonormal degree-≤k Hermite features φ_α. Its coefficient
+    error has the sandwich covariance (1/n) E[ε² φφᵀ] (ε = h − P_{≤k}h, heteroscedastic), so the fitted feature is
+    P_{≤k}h plus an orthogonal error of variance tr E[ε² φφᵀ]/(n − N) = S/(n − N), with n − N the residual degrees
+    of freedom and S = E[ε² K_k(x, x)]. The correlation with p is then ρ*·‖β‖/√(‖β‖² + S/(n − N)).
+
+    Observed to be accurate to ~0.025 for k = 2 at n ≥ 16N and conservative for k = 3 heavy tails.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    n : int or array_like
+        Stage-1 sample sizes (> N for a finite value).
+    S : float or None, default None
+        Sandwich variance S; None computes it with :func:`sandwich_variance`.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Predicted corr(φ, p); NaN where n <= N.
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774 Lemma 2 (the limit ρ*); White 1980 (sandwich covariance). The finite-n
+    formula is derived here.
     """
     S = sandwich_variance(target) if S is None else S
     n = np.asarray(n, dtype=np.float64)
@@ -532,7 +964,25 @@ def feature_correlation_prediction(target: SeparableTarget, n, S: float | None =
 def threshold_prediction(target: SeparableTarget, rho: float, S: float | None = None) -> float:
     r"""Sample size at which :func:`feature_correlation_prediction` reaches ``rho``:
     :math:`n^* = N\,\big(1 + A/((\rho^*/\rho)^2 - 1)\big)`, :math:`A = S/(N\|\beta\|^2)`; inf if
-    :math:`\rho \ge \rho^*`. Reference: brief §5 "Exponent fits".
+    :math:`\rho \ge \rho^*`.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    rho : float
+        Target correlation (or, in :func:`mehler_expectation`, the inner product u·v).
+    S : float or None, default None
+        Sandwich variance S; None computes it with :func:`sandwich_variance`.
+
+    Returns
+    -------
+    float
+        n*; inf if rho >= ρ*.
+
+    References
+    ----------
+    Derived here by inverting :func:`feature_correlation_prediction`.
     """
     S = sandwich_variance(target) if S is None else S
     rho_star = ideal_feature_correlation(target)
@@ -543,7 +993,28 @@ def threshold_prediction(target: SeparableTarget, rho: float, S: float | None = 
 
 
 def normalise_link(g, lam, k: int, d: int) -> tuple[float, ...]:
-    r"""Rescale g so that :math:`E h^2 = 1` exactly (WNL's :math:`g = C_d z^3` convention)."""
+    r"""Rescale g so that :math:`E h^2 = 1` exactly (WNL's :math:`g = C_d z^3` convention).
+
+    Parameters
+    ----------
+    g : sequence of float
+        Monomial coefficients (ascending powers) of the link g.
+    lam : sequence of float
+        Signs/weights λ_i of the d terms of p.
+    k : int
+        Degree k of the hidden feature p (>= 1).
+    d : int
+        Input dimension d.
+
+    Returns
+    -------
+    tuple of float
+        The rescaled coefficients.
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774, §5 (C_d z³ with E h² = 1).
+    """
     t = SeparableTarget(k, tuple(g), lam, d)
     _, second = t.h_moments()
     return tuple(float(c) / math.sqrt(second) for c in t.g)
@@ -551,7 +1022,22 @@ def normalise_link(g, lam, k: int, d: int) -> tuple[float, ...]:
 
 def link_coefficients(name: str) -> tuple[float, ...]:
     r"""Named links (monomial coefficients): ``h1+h3`` (the CPU testbed, :math:`\hat g_1 = 1`), ``h1+h2``
-    (non-proportional case), ``h2`` (:math:`\hat g_1 = 0`), ``z3`` (WNL's experiment, before normalisation)."""
+    (non-proportional case), ``h2`` (:math:`\hat g_1 = 0`), ``z3`` (WNL's experiment, before normalisation).
+
+    Parameters
+    ----------
+    name : str
+        ``'h1+h3'``, ``'h1+h2'``, ``'h2'`` or ``'z3'``.
+
+    Returns
+    -------
+    tuple of float
+        Monomial coefficients of g.
+
+    References
+    ----------
+    Wang, Nichani & Lee, arXiv 2311.13774, §5 (g = z³ experiment); the others are this testbed's.
+    """
     s6, s2 = math.sqrt(6.0), math.sqrt(2.0)
     table = {
         "h1+h3": (0.0, 1.0 - 3.0 / s6, 0.0, 1.0 / s6),

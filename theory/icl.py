@@ -85,7 +85,26 @@ def second_moment_h(Sigma, n, sigma2, Omega=None) -> np.ndarray:
     r"""K = E[h h^T] = (1 + 1/n)\,\Sigma\Omega\Sigma + \frac{\mathrm{tr}(\Omega\Sigma) + \sigma^2}{n}\,\Sigma.
 
     Uses E[\hat\Sigma A \hat\Sigma] = (1+1/n)\Sigma A\Sigma + \mathrm{tr}(A\Sigma)\Sigma/n for Gaussian x, symmetric A.
-    Reference: derivation in shared/briefs/icl.md §2 (MHM arXiv 2307.03576 setting); n = inf gives \Sigma\Omega\Sigma.
+
+    Parameters
+    ----------
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        K = E[h hᵀ]; ΣΩΣ at n = inf.
+
+    References
+    ----------
+    MHM arXiv 2307.03576 setting (Wick's theorem for Gaussian x, derived here); n = inf gives \Sigma\Omega\Sigma.
     """
     Sigma = _check_spd(Sigma, "Sigma")
     Omega = _omega(Omega, Sigma.shape[0])
@@ -103,10 +122,32 @@ def population_loss(Gamma, Sigma, n, sigma2, Omega=None) -> float:
     L(\Gamma) = \mathrm{tr}(\Omega\Sigma) + \sigma^2 - 2\,\mathrm{tr}(\Sigma\Gamma\Sigma\Omega)
                 + \mathrm{tr}(\Gamma^T\Sigma\Gamma K),\quad K = E[hh^T] (see :func:`second_moment_h`).
 
-    Reference: Mahankali–Hashimoto–Ma arXiv 2307.03576 §3–4 (re-derived; MC-verified in shared/briefs/icl.md §2).
     Assumptions: Gaussian x ~ N(0, \Sigma), w ~ N(0, \Omega) independent of x, Gaussian noise; context length n
     (``numpy.inf`` allowed: the n -> inf limit). Evaluating at a test-time (n, \Sigma, \sigma^2) different from
     training gives the shifted error (ZFB Thm 4.2 with M <- n).
+
+    Parameters
+    ----------
+    Gamma : (d, d) array_like
+        Preconditioner Γ of the one-step predictor ŷ = x_qᵀ Γ h.
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    float
+        The exact risk L(Γ) = E(ŷ − y_q)², noise included.
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 §3–4; re-derived for this testbed and checked against Monte Carlo in
+    tests/test_icl_theory.py.
     """
     Sigma = _check_spd(Sigma, "Sigma")
     d = Sigma.shape[0]
@@ -119,7 +160,30 @@ def population_loss(Gamma, Sigma, n, sigma2, Omega=None) -> float:
 
 
 def loss_gradient(Gamma, Sigma, n, sigma2, Omega=None) -> np.ndarray:
-    r"""\nabla_\Gamma L = 2(\Sigma\Gamma K - \Sigma\Omega\Sigma) (exact; the Hessian is 2\,K\otimes\Sigma \succ 0)."""
+    r"""\nabla_\Gamma L = 2(\Sigma\Gamma K - \Sigma\Omega\Sigma) (exact; the Hessian is 2\,K\otimes\Sigma \succ 0).
+
+    Parameters
+    ----------
+    Gamma : (d, d) array_like
+        Preconditioner Γ of the one-step predictor ŷ = x_qᵀ Γ h.
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        ∇_Γ L(Γ).
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 §3 (the loss is a quadratic in Γ; derived here).
+    """
     Sigma = _check_spd(Sigma, "Sigma")
     d = Sigma.shape[0]
     G = _check_gamma(Gamma, d)
@@ -135,8 +199,27 @@ def optimal_gamma(Sigma, n, sigma2, Omega=None) -> np.ndarray:
 
     Isotropic \Sigma = I, \Omega = \tau^2 I: \Gamma^* = \eta I with \eta = n/(n+d+1+\sigma^2/\tau^2). \Omega = I: the
     Zhang–Frei–Bartlett / Ahn et al. optimum ((1+1/n)\Sigma + c I)^{-1}. \Omega = \Sigma^{-1}: \eta\Sigma^{-1}.
-    Reference: MHM arXiv 2307.03576 Thm 1 (isotropic) and §4; ZFB arXiv 2306.09927 Thm 4.1 (\sigma = 0);
-    Ahn et al. arXiv 2306.00297 Thm 1. General form re-derived in shared/briefs/icl.md §2.
+
+    Parameters
+    ----------
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        The unique minimiser Γ* of L.
+
+    References
+    ----------
+    MHM arXiv 2307.03576 Thm 1 (isotropic) and §4; ZFB arXiv 2306.09927 Thm 4.1 (\sigma = 0); Ahn et al. arXiv
+    2306.00297 Thm 1. General form re-derived for this testbed (tests/test_icl_theory.py checks it).
     """
     Sigma = _check_spd(Sigma, "Sigma")
     Omega = _omega(Omega, Sigma.shape[0])
@@ -148,7 +231,25 @@ def optimal_gamma(Sigma, n, sigma2, Omega=None) -> np.ndarray:
 def optimal_loss(Sigma, n, sigma2, Omega=None) -> float:
     r"""L^* = \mathrm{tr}(\Omega\Sigma) + \sigma^2 - \mathrm{tr}(\Sigma\Gamma^*\Sigma\Omega).
 
-    Reference: MHM arXiv 2307.03576 Thm 1 (isotropic: \tau^2 d(d+1+\sigma^2/\tau^2)/(n+d+1+\sigma^2/\tau^2) + \sigma^2).
+    Parameters
+    ----------
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    float
+        L* = L(Γ*).
+
+    References
+    ----------
+    MHM arXiv 2307.03576 Thm 1 (isotropic: \tau^2 d(d+1+\sigma^2/\tau^2)/(n+d+1+\sigma^2/\tau^2) + \sigma^2).
     """
     Sigma = _check_spd(Sigma, "Sigma")
     Omega = _omega(Omega, Sigma.shape[0])
@@ -159,7 +260,25 @@ def optimal_loss(Sigma, n, sigma2, Omega=None) -> float:
 def optimal_eta(d, n, sigma2, tau2=1.0) -> float:
     r"""Isotropic step size \eta = n / (n + d + 1 + \sigma^2/\tau^2) (\Sigma = I, \Omega = \tau^2 I); 1 at n = inf.
 
-    Reference: MHM arXiv 2307.03576 Thm 1 (our derivation; equals ZFB Thm 4.1's (1+(d+1)/N)^{-1} at \sigma = 0).
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    float
+        The step size η of Γ* = η I.
+
+    References
+    ----------
+    MHM arXiv 2307.03576 Thm 1 (our derivation; equals ZFB Thm 4.1's (1+(d+1)/N)^{-1} at \sigma = 0).
     """
     d = _check_d(d)
     n = _check_n(n)
@@ -168,7 +287,28 @@ def optimal_eta(d, n, sigma2, tau2=1.0) -> float:
 
 
 def isotropic_optimal_loss(d, n, sigma2, tau2=1.0) -> float:
-    r"""L^* = \tau^2 d (d+1+\sigma^2/\tau^2)/(n+d+1+\sigma^2/\tau^2) + \sigma^2 (MHM Thm 1 setting)."""
+    r"""L^* = \tau^2 d (d+1+\sigma^2/\tau^2)/(n+d+1+\sigma^2/\tau^2) + \sigma^2 (MHM Thm 1 setting).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    float
+        L* for Σ = I, Ω = τ² I.
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 Thm 1.
+    """
     d = _check_d(d)
     n = _check_n(n)
     sigma2 = _check_nonneg(sigma2, "sigma2")
@@ -181,8 +321,30 @@ def rao_blackwell_loss(Gamma, X, Sigma, sigma2, Omega=None) -> np.ndarray:
     r"""E[(\hat y - y_q)^2 \mid X] = \mathrm{tr}(\Sigma(\Gamma\hat\Sigma - I)\Omega(\Gamma\hat\Sigma - I)^T)
     + \frac{\sigma^2}{n}\mathrm{tr}(\Sigma\Gamma\hat\Sigma\Gamma^T) + \sigma^2, for contexts X of shape (..., n, d).
 
-    Averaging it over X ~ N(0, \Sigma) is an unbiased, low-variance Monte-Carlo estimate of L(\Gamma)
-    (shared/briefs/icl.md §5 rule 1).
+    Averaging it over X ~ N(0, \Sigma) is an unbiased, low-variance Monte-Carlo estimate of L(\Gamma).
+
+    Parameters
+    ----------
+    Gamma : (d, d) array_like
+        Preconditioner Γ of the one-step predictor ŷ = x_qᵀ Γ h.
+    X : array_like, shape (..., n, d)
+        Contexts: n input rows per prompt, any leading batch axes.
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    Omega : (d, d) array_like or None, default None
+        Covariance Ω of the task vector w ~ N(0, Ω); None means the identity.
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        E[(ŷ − y_q)² | X] per context.
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 §3 setting; the conditional expectation over w, ε and x_q is derived
+    here (its mean over X is checked against L(Γ) in tests/test_icl_theory.py).
     """
     Sigma = _check_spd(Sigma, "Sigma")
     d = Sigma.shape[0]
@@ -207,6 +369,23 @@ def nonlinear_moments(d, response) -> tuple[float, float, float]:
 
     By Stein g_f = E[\phi'(w^Tx)]\,w. linear: (d, d(d+2), d); relu: (d/4, d(d+2)/2, d/2) exactly; tanh: 2-D
     quadrature over r = \|w\| (r^2 ~ \chi^2_d) and s = w^Tx/r ~ N(0, 1), using \|x\|^2 = s^2 + \chi^2_{d-1}.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    response : str
+        Response function f of y = f(wᵀx) + ε: one of ``'linear'``, ``'relu'``, ``'tanh'`` (RESPONSES).
+
+    Returns
+    -------
+    tuple of float
+        (E‖g_f‖², E[f(x)²‖x‖²], E[f(x)²]).
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 §5 (nonlinear responses; the moments are derived here by Stein's lemma,
+    checked in tests/test_icl_theory.py).
     """
     d = _check_d(d)
     if response == "linear":
@@ -235,9 +414,28 @@ def nonlinear_eta(d, n, sigma2, response) -> float:
     \eta = \frac{E\|g_f\|^2}{(1 - 1/n)E\|g_f\|^2 + \frac1n E[f^2\|x\|^2] + \sigma^2 d/n}.
 
     relu(w^Tx): \eta = n/(n + 2d + 3 + 4\sigma^2); linear: n/(n + d + 1 + \sigma^2) (= :func:`optimal_eta`).
-    Reference: MHM arXiv 2307.03576 §5 / Thm 3 (the form \Gamma^* = \eta I; the scalar is our derivation,
-    shared/briefs/icl.md §2(c), MC-verified). Assumptions: x ~ N(0, I_d), f independent of x with a
-    rotation-invariant law, w ~ N(0, I_d).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    response : str
+        Response function f of y = f(wᵀx) + ε: one of ``'linear'``, ``'relu'``, ``'tanh'`` (RESPONSES).
+
+    Returns
+    -------
+    float
+        The optimal step size η for the given response.
+
+    References
+    ----------
+    MHM arXiv 2307.03576 §5 / Thm 3 (the form \Gamma^* = \eta I; the scalar is our derivation, checked against Monte
+    Carlo in tests/test_icl_theory.py). Assumptions: x ~ N(0, I_d), f independent of x with a rotation-invariant
+    law, w ~ N(0, I_d).
     """
     d = _check_d(d)
     n = _check_n(n)
@@ -253,7 +451,29 @@ def nonlinear_loss(eta, d, n, sigma2, response) -> float:
 
     L(\eta) = E f^2 + \sigma^2 - 2\eta E\|g_f\|^2 + \eta^2\big[(1 - 1/n)E\|g_f\|^2 + (E[f^2\|x\|^2] + \sigma^2 d)/n\big],
 
-    minimised by :func:`nonlinear_eta`. Reference: as :func:`nonlinear_eta` (MHM arXiv 2307.03576 §5; our derivation).
+    minimised by :func:`nonlinear_eta`.
+
+    Parameters
+    ----------
+    eta : float
+        Step size η of Γ = η I.
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    response : str
+        Response function f of y = f(wᵀx) + ε: one of ``'linear'``, ``'relu'``, ``'tanh'`` (RESPONSES).
+
+    Returns
+    -------
+    float
+        The risk L(η).
+
+    References
+    ----------
+    As :func:`nonlinear_eta` (MHM arXiv 2307.03576 §5; our derivation).
     """
     d = _check_d(d)
     n = _check_n(n, allow_inf=False)
@@ -266,7 +486,24 @@ def nonlinear_loss(eta, d, n, sigma2, response) -> float:
 # ------------------------------------------------------------------------- Zhang–Frei–Bartlett (test length)
 def zfb_gamma(Lambda, N) -> np.ndarray:
     r"""\Gamma_{ZFB} = \Gamma_Z^{-1} with \Gamma_Z = (1 + 1/N)\Lambda + \frac{\mathrm{tr}\Lambda}{N} I_d: the effective
-    \Gamma of the gradient-flow limit. Reference: ZFB arXiv 2306.09927 Thm 4.1 (noiseless, w ~ N(0, I))."""
+    \Gamma of the gradient-flow limit.
+
+    Parameters
+    ----------
+    Lambda : (d, d) array_like
+        Input covariance Λ (ZFB's notation for Σ); symmetric positive definite.
+    N : int
+        Training context length N (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        Γ_ZFB = Γ_Z⁻¹.
+
+    References
+    ----------
+    ZFB arXiv 2306.09927 Thm 4.1 (noiseless, w ~ N(0, I)).
+    """
     Lambda = _check_spd(Lambda, "Lambda")
     N = _check_n(N, "N", allow_inf=False)
     Gz = (1 + 1 / N) * Lambda + np.trace(Lambda) / N * np.eye(Lambda.shape[0])
@@ -281,7 +518,24 @@ def zfb_test_error(M, N, Lambda) -> float:
       + 2\,\mathrm{tr}\Lambda\,\mathrm{tr}(\Gamma^2\Lambda^2) + (\mathrm{tr}\Lambda)^2\mathrm{tr}(\Gamma^2\Lambda)\big].
 
     The gap is O(1/M + 1/N^2): as M -> inf it tends to the training-length floor (the bracket / N^2).
-    Reference: ZFB arXiv 2306.09927 Thm 4.2 (E\|a\|^2_A = tr A for a = w ~ N(0, I)). ``M = numpy.inf`` gives the floor.
+
+    Parameters
+    ----------
+    M : int or float
+        Test context length M (>= 1); ``numpy.inf`` gives the limit.
+    N : int
+        Training context length N (>= 1).
+    Lambda : (d, d) array_like
+        Input covariance Λ (ZFB's notation for Σ); symmetric positive definite.
+
+    Returns
+    -------
+    float
+        The prediction error at test length M.
+
+    References
+    ----------
+    ZFB arXiv 2306.09927 Thm 4.2 (E\|a\|^2_A = tr A for a = w ~ N(0, I)). ``M = numpy.inf`` gives the floor.
     """
     Lambda = _check_spd(Lambda, "Lambda")
     M = _check_n(M, "M")
@@ -298,7 +552,23 @@ def zfb_test_error(M, N, Lambda) -> float:
 def zfb_isotropic_error(M, N, d) -> float:
     r"""\Lambda = I: E(\hat y - y)^2 = \frac{d(d+1)}{(N+d+1)^2}\big[(d+1) + N^2/M\big]; floor d(d+1)^2/(N+d+1)^2.
 
-    Reference: ZFB arXiv 2306.09927 Thm 4.2 specialised (shared/briefs/icl.md §3); equals L^* at M = N.
+    Parameters
+    ----------
+    M : int or float
+        Test context length M (>= 1); ``numpy.inf`` gives the limit.
+    N : int
+        Training context length N (>= 1).
+    d : int
+        Input dimension (>= 1).
+
+    Returns
+    -------
+    float
+        The prediction error at test length M for Λ = I.
+
+    References
+    ----------
+    ZFB arXiv 2306.09927 Thm 4.2 specialised; equals L^* at M = N.
     """
     d = _check_d(d)
     M = _check_n(M, "M")
@@ -312,8 +582,27 @@ def min_norm_ols_excess_risk(d, n, sigma2, tau2=1.0) -> float:
 
     n >= d+2: \sigma^2 d/(n-d-1);  n <= d-2: \tau^2(d-n) + \sigma^2 n/(d-n-1);  n in {d-1, d, d+1}: +inf
     (expected inverse-Wishart trace diverges: the double-descent peak) when \sigma > 0; \tau^2(d-n)_+ when \sigma = 0.
-    Reference: Akyürek et al. arXiv 2211.15661 §4 (OLS baseline); Hastie et al. arXiv 1903.08560 (finite-n
-    inverse-Wishart moments); shared/briefs/icl.md §4.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    float
+        The excess risk E‖ŵ − w‖²; +inf at the double-descent peak.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4 (OLS baseline); Hastie et al. arXiv 1903.08560 (finite-n inverse-Wishart
+    moments).
     """
     d = _check_d(d)
     n = int(_check_n(n, allow_inf=False))
@@ -330,7 +619,26 @@ def min_norm_ols_excess_risk(d, n, sigma2, tau2=1.0) -> float:
 
 
 def noiseless_bayes_risk(d, n, tau2=1.0) -> float:
-    r"""\tau^2 (d - n)_+: the Bayes excess risk as \sigma -> 0 (min-norm OLS is then Bayes optimal)."""
+    r"""\tau^2 (d - n)_+: the Bayes excess risk as \sigma -> 0 (min-norm OLS is then Bayes optimal).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    float
+        τ²(d − n)₊.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4 (σ -> 0 limit of the Bayes risk).
+    """
     d = _check_d(d)
     n = _check_n(n)
     return 0.0 if math.isinf(n) else _check_pos(tau2, "tau2") * max(d - n, 0.0)
@@ -339,8 +647,25 @@ def noiseless_bayes_risk(d, n, tau2=1.0) -> float:
 def bayes_ridge_risk_given_X(X, sigma2, tau2=1.0) -> np.ndarray:
     r"""E[\|\hat w_{ridge} - w\|^2 \mid X] = \sigma^2\,\mathrm{tr}((X^TX + \lambda^* I)^{-1}), \lambda^* = \sigma^2/\tau^2
     (the posterior covariance trace; x ~ N(0, I)). X has shape (..., n, d); returns shape (...).
-    Reference: Akyürek et al. arXiv 2211.15661 §4 (Bayes-optimal ridge); Rao–Blackwellised form of
-    shared/briefs/icl.md §4. \sigma = 0 gives \tau^2 (d - rank X).
+
+    Parameters
+    ----------
+    X : array_like, shape (..., n, d)
+        Contexts: n input rows per prompt, any leading batch axes.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    numpy.ndarray, shape (...)
+        The conditional excess risk per context.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4 (Bayes-optimal ridge); Rao–Blackwellised form derived for this testbed.
+    \sigma = 0 gives \tau^2 (d - rank X).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim < 2:
@@ -359,7 +684,30 @@ def bayes_ridge_risk_given_X(X, sigma2, tau2=1.0) -> np.ndarray:
 def bayes_ridge_risk_mc(d, n, sigma2, tau2=1.0, n_mc=20000, seed=0) -> tuple[float, float]:
     r"""Bayes-ridge excess risk R(n, d, \sigma^2, \tau^2) = \sigma^2 E\,\mathrm{tr}((X^TX + \lambda^* I)^{-1}) by
     Rao–Blackwellised Monte Carlo over X ~ N(0, I)^{n x d}; returns (mean, standard error).
-    Reference: Akyürek et al. arXiv 2211.15661 §4; shared/briefs/icl.md §4 table (d = 8, \sigma^2 = 1/4).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+    n_mc : int, default 20000
+        Number of Monte-Carlo contexts X.
+    seed : int, default 0
+        Seed of the Monte Carlo (numpy Generator).
+
+    Returns
+    -------
+    tuple of float
+        (mean, standard error) of the excess risk.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4.
     """
     d = _check_d(d)
     n = int(_check_n(n, allow_inf=False))
@@ -378,7 +726,26 @@ def bayes_ridge_risk_mp(d, n, sigma2, tau2=1.0) -> float:
     m_\gamma(-\mu) = \frac{\sqrt{(1-\gamma+\mu)^2 + 4\gamma\mu} - (1-\gamma+\mu)}{2\gamma\mu}.
 
     \sigma = 0 gives \tau^2 d(1 - 1/\gamma)_+. Biased at small d (-11 % at d = n = 8): use the MC for finite n.
-    Reference: Marchenko–Pastur Stieltjes transform; Akyürek et al. arXiv 2211.15661 §4; shared/briefs/icl.md §4.
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (>= 1).
+    n : int or float
+        Context length (examples per prompt), >= 1; ``numpy.inf`` gives the n -> inf limit.
+    sigma2 : float
+        Noise variance σ² of y = wᵀx + ε (>= 0).
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    float
+        The Marchenko–Pastur approximation of the excess risk.
+
+    References
+    ----------
+    Marchenko–Pastur Stieltjes transform; Akyürek et al. arXiv 2211.15661 §4.
     """
     d = _check_d(d)
     n = _check_n(n, allow_inf=False)
@@ -397,7 +764,24 @@ def bayes_ridge_risk_mp(d, n, sigma2, tau2=1.0) -> float:
 # --------------------------------------------------------------------------------- Akyürek comparison metrics
 def spd(yhat_1, yhat_2) -> float:
     r"""Squared prediction difference SPD(A_1, A_2) = E_{D, x'}(A_1(D)(x') - A_2(D)(x'))^2, estimated by the mean
-    over the given predictions (any matching shapes). Reference: Akyürek et al. arXiv 2211.15661 §4.1."""
+    over the given predictions (any matching shapes).
+
+    Parameters
+    ----------
+    yhat_1 : array_like
+        Predictions of the first algorithm.
+    yhat_2 : array_like
+        Predictions of the second, same shape.
+
+    Returns
+    -------
+    float
+        The mean squared prediction difference.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4.1.
+    """
     a, b = np.asarray(yhat_1, dtype=np.float64), np.asarray(yhat_2, dtype=np.float64)
     if a.shape != b.shape:
         raise ValueError(f"yhat_1 and yhat_2 must have the same shape, got {a.shape} and {b.shape}")
@@ -407,7 +791,25 @@ def spd(yhat_1, yhat_2) -> float:
 def implicit_weights(probes, yhat, fit_intercept=False) -> np.ndarray:
     r"""\hat w_A = \arg\min_w \sum_i (A(D)(x'_i) - w^T x'_i)^2 over k >= d (+1 with intercept) probes x'_i sharing
     one context. probes (..., k, d), yhat (..., k) -> (..., d). Exact for a predictor linear in x'.
-    Reference: Akyürek et al. arXiv 2211.15661 §4.1 (their code fits LinearRegression(fit_intercept=True))."""
+
+    Parameters
+    ----------
+    probes : array_like, shape (..., k, d)
+        Probe inputs x'_i sharing one context (k >= d, or d + 1 with an intercept).
+    yhat : array_like, shape (..., k)
+        The predictor's outputs at the probes.
+    fit_intercept : bool, default False
+        Also fit an intercept (then dropped).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., d)
+        The implicit linear weights ŵ_A.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4.1 (their code fits LinearRegression(fit_intercept=True)).
+    """
     P = np.asarray(probes, dtype=np.float64)
     y = np.asarray(yhat, dtype=np.float64)
     if P.ndim < 2 or y.shape != P.shape[:-1]:
@@ -425,7 +827,23 @@ def implicit_weights(probes, yhat, fit_intercept=False) -> np.ndarray:
 def ilwd(w_1, w_2) -> float:
     r"""Implicit linear weight difference ILWD(A_1, A_2) = E\|\hat w_{A_1} - \hat w_{A_2}\|^2 (mean over the leading
     axes of (..., d) weight arrays). For linear predictors and isotropic probes SPD = ILWD in expectation.
-    Reference: Akyürek et al. arXiv 2211.15661 §4.1."""
+
+    Parameters
+    ----------
+    w_1 : array_like, shape (..., d)
+        Implicit weights of the first algorithm.
+    w_2 : array_like, shape (..., d)
+        Implicit weights of the second.
+
+    Returns
+    -------
+    float
+        The mean squared weight difference.
+
+    References
+    ----------
+    Akyürek et al. arXiv 2211.15661 §4.1.
+    """
     a, b = np.asarray(w_1, dtype=np.float64), np.asarray(w_2, dtype=np.float64)
     if a.shape != b.shape or a.ndim < 1:
         raise ValueError(f"w_1 and w_2 must have the same (..., d) shape, got {a.shape} and {b.shape}")
@@ -433,7 +851,24 @@ def ilwd(w_1, w_2) -> float:
 
 
 def spectrum_sigma(spectrum, d) -> np.ndarray:
-    """Diagonal \\Sigma from a spectrum tuple (empty -> I_d); shared by sims, claims and figures."""
+    r"""Diagonal \Sigma from a spectrum tuple (empty -> I_d); shared by sims, claims and figures.
+
+    Parameters
+    ----------
+    spectrum : tuple of float
+        Diagonal of Σ; empty means the identity.
+    d : int
+        Input dimension (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        diag(spectrum), or I_d.
+
+    References
+    ----------
+    Ahn et al. arXiv 2306.00297 (anisotropic spectra); a convenience of this testbed.
+    """
     d = _check_d(d)
     lam = np.ones(d) if len(spectrum) == 0 else np.asarray(spectrum, dtype=np.float64)
     if lam.shape != (d,):
@@ -444,7 +879,26 @@ def spectrum_sigma(spectrum, d) -> np.ndarray:
 
 
 def prior_omega(prior, Sigma, tau2=1.0) -> np.ndarray:
-    """\\Omega = \\tau^2 I ('identity') or \\tau^2\\Sigma^{-1} ('inverse', MHM §4 / Ahn Thm 3 data)."""
+    r"""\Omega = \tau^2 I ('identity') or \tau^2\Sigma^{-1} ('inverse', MHM §4 / Ahn Thm 3 data).
+
+    Parameters
+    ----------
+    prior : str
+        ``'identity'`` (Ω = τ² I) or ``'inverse'`` (Ω = τ² Σ⁻¹).
+    Sigma : (d, d) array_like
+        Covariance Σ of the inputs x ~ N(0, Σ); symmetric positive definite.
+    tau2 : float, default 1.0
+        Prior variance τ² of the task vector, w ~ N(0, τ² I).
+
+    Returns
+    -------
+    numpy.ndarray, shape (d, d)
+        The task covariance Ω.
+
+    References
+    ----------
+    Mahankali–Hashimoto–Ma arXiv 2307.03576 §4; Ahn et al. arXiv 2306.00297 Thm 3.
+    """
     Sigma = _check_spd(Sigma, "Sigma")
     tau2 = _check_pos(tau2, "tau2")
     if prior == "identity":

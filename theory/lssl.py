@@ -1,6 +1,6 @@
 r"""Closed forms and float64 references for linear state-space layers (LSSL) and HiPPO memory.
 
-Convention (the brief's, S4's and the repo's): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
+Convention (S4's and the repo's): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
 with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
 matrix here is already in the stable sign. Discrete steps are :math:`x_k = \bar A x_{k-1} + \bar B u_k`, with
 :math:`x_k \approx x(t_k)` after consuming :math:`u_k`; second-order methods are second order only when
@@ -68,8 +68,30 @@ def discretize(A, B, dt, method: str, alpha: float | None = None):
     computed with Van Loan's augmented exponential :math:`\exp(\Delta[[A,B],[0,0]]) = [[\bar A,\bar B],[0,I]]`,
     so A is never inverted (FouT's A is singular). ``zoh_euler``: :math:`\bar A=e^{\Delta A}`, :math:`\bar B=\Delta B`.
 
-    Reference: LSSL arXiv 2110.13985, eq. (3) and App. C.1.3; Van Loan 1978 for the ZOH integral.
     Assumptions: A square real; dt > 0; ``alpha`` in [0, 1] and given only with method ``"gbt"``.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Continuous state matrix A of ẋ = Ax + Bu (stable convention: eigenvalues in the left half plane).
+    B : array_like, shape (N,) or (N, k)
+        Input matrix B.
+    dt : float
+        Step size Δ (> 0).
+    method : str
+        ``'forward_euler'``, ``'backward_euler'``, ``'bilinear'``, ``'gbt'``, ``'zoh'`` or ``'zoh_euler'``
+        (METHODS).
+    alpha : float or None, default None
+        GBT parameter α in [0, 1]; only with ``method='gbt'``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (Ā, B̄), shapes (N, N) and the shape of B.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985, eq. (3) and App. C.1.3; Van Loan 1978 for the ZOH integral.
     """
     A = _square(A)
     N = A.shape[0]
@@ -102,12 +124,48 @@ def discretize(A, B, dt, method: str, alpha: float | None = None):
 
 
 def spectral_radius(A) -> float:
+    r"""Spectral radius :math:`\rho(A) = \max_i|\lambda_i(A)|`.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Square matrix.
+
+    Returns
+    -------
+    float
+        ρ(A).
+
+    References
+    ----------
+    Standard linear algebra (numpy.linalg.eigvals).
+    """
     return float(np.max(np.abs(np.linalg.eigvals(_square(A)))))
 
 
 def check_growth(A_bar, L: int, *, name: str = "A_bar") -> None:
     r"""Refuse a recurrence whose powers grow: :math:`\rho(\bar A)^L > ` GROWTH_LIMIT raises ValueError naming
-    ``name``. Forward Euler needs :math:`|1+\Delta\lambda|<1` for every eigenvalue (LSSL Table, brief §1)."""
+    ``name``. Forward Euler needs :math:`|1+\Delta\lambda|<1` for every eigenvalue
+    (the stability region of forward Euler).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    L : int
+        Sequence length (>= 1).
+    name : str, default 'A_bar'
+        Field name reported in the error.
+
+    Returns
+    -------
+    None
+        Raises ValueError naming ``name`` when ρ(Ā)^L exceeds GROWTH_LIMIT.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 §3 (stability of the discrete recurrence).
+    """
     rho = spectral_radius(A_bar)
     if rho > 1.0 and L * math.log(rho) > math.log(GROWTH_LIMIT):
         raise ValueError(
@@ -131,7 +189,21 @@ def hippo(kind: str, N: int):
       :math:`B=2b`, :math:`b=(1,0,\sqrt2,0,\sqrt2,0,\dots)`, :math:`\Omega_{c_k s_k}=-2\pi k`,
       :math:`\Omega_{s_k c_k}=2\pi k`.
 
-    Reference: HiPPO arXiv 2008.07669 Thm 1-2; LSSL arXiv 2110.13985 App. B.2, D; HTTYH arXiv 2206.12037 (FouT);
+    Parameters
+    ----------
+    kind : str
+        HiPPO family: ``'legs'``, ``'legt'``, ``'lagt'`` or ``'fout'``.
+    N : int
+        State size (number of basis functions), >= 1.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (A, B), shapes (N, N) and (N,).
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Thm 1-2; LSSL arXiv 2110.13985 App. B.2, D; HTTYH arXiv 2206.12037 (FouT);
     state-spaces/s4 ``src/models/hippo/hippo.py`` (its ``legt``/``fout`` are these with window 2).
     """
     if kind not in KINDS:
@@ -165,7 +237,20 @@ def legs_thm11_factors(N: int):
     (\sqrt{2n+1})`, :math:`D=-\mathrm{diag}(n/(2n+1))` and T bidiagonal (1 on the diagonal, -1 below).
 
     The minus sign is ours: LSSL App. E states the factorisation for the positive-sign HiPPO matrix.
-    Reference: LSSL arXiv 2110.13985 Thm 11, App. E.2.
+
+    Parameters
+    ----------
+    N : int
+        State size (number of basis functions), >= 1.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (P, D, T, Q), each (N, N), with A_LegS = −P(D + T⁻¹)Q.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Thm 11, App. E.2.
     """
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
         raise ValueError(f"N={N!r} must be an integer >= 1")
@@ -185,13 +270,37 @@ def krylov_matrix(A_bar, B_bar, L: int, *, algorithm: str = "squaring", allow_un
 
     ``squaring``: :math:`X \leftarrow [X, \bar A^{2^j} X]`, :math:`\bar A^{2^{j+1}} = (\bar A^{2^j})^2`
     (:math:`O(N^3\log L + N^2 L)`, log depth); ``naive``: one matrix-vector product per power (:math:`O(LN^2)`).
-    Reference: LSSL arXiv 2110.13985 App. B.1; state-spaces/s4 ``src/models/functional/krylov.py``.
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,) or (N, 1)
+        Discrete input vector B̄; a single-input column (N, 1), as :func:`discretize` returns for such a B, is
+        accepted.
+    L : int
+        Sequence length (>= 1).
+    algorithm : str, default 'squaring'
+        ``'squaring'`` (log depth) or ``'naive'`` (one product per power).
+    allow_unstable : bool, default False
+        Skip the growth check on the powers of Ā (see :func:`check_growth`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, L)
+        The Krylov matrix.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 App. B.1; state-spaces/s4 ``src/models/functional/krylov.py``.
     """
     A_bar = _square(A_bar, "A_bar")
     N = A_bar.shape[0]
     B_bar = np.asarray(B_bar, dtype=np.float64)
+    if B_bar.shape == (N, 1):  # a single-input column, as discretize returns for a B of shape (N, 1)
+        B_bar = B_bar[:, 0]
     if B_bar.shape != (N,):
-        raise ValueError(f"B_bar must have shape ({N},), got {B_bar.shape}")
+        raise ValueError(f"B_bar must have shape ({N},) or ({N}, 1), got {B_bar.shape}")
     if isinstance(L, bool) or not isinstance(L, (int, np.integer)) or L < 1:
         raise ValueError(f"L={L!r} must be an integer >= 1")
     if algorithm not in ("squaring", "naive"):
@@ -219,7 +328,31 @@ def krylov_kernel(A_bar, B_bar, C, L: int, *, algorithm: str = "squaring", allow
 
     ``C`` of shape (N,) gives shape (L,); (M, N) gives (M, L). Unstable :math:`\bar A` (powers growing by more
     than GROWTH_LIMIT over L steps) raises ValueError naming ``A_bar`` unless ``allow_unstable``.
-    Reference: LSSL arXiv 2110.13985 eqs. (6)-(7); S4 arXiv 2111.00396 eq. (5).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,) or (N, 1)
+        Discrete input vector B̄; a single-input column (N, 1), as :func:`discretize` returns for such a B, is
+        accepted.
+    C : array_like, shape (N,) or (M, N)
+        Output matrix C of y = Cx + Du.
+    L : int
+        Sequence length (>= 1).
+    algorithm : str, default 'squaring'
+        ``'squaring'`` (log depth) or ``'naive'`` (one product per power).
+    allow_unstable : bool, default False
+        Skip the growth check on the powers of Ā (see :func:`check_growth`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (L,) or (M, L)
+        The kernel K̄.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 eqs. (6)-(7); S4 arXiv 2111.00396 eq. (5).
     """
     K = krylov_matrix(A_bar, B_bar, L, algorithm=algorithm, allow_unstable=allow_unstable)
     C = np.asarray(C, dtype=np.float64)
@@ -230,7 +363,24 @@ def krylov_kernel(A_bar, B_bar, C, L: int, *, algorithm: str = "squaring", allow
 
 def causal_convolution(K, u) -> np.ndarray:
     r"""Non-circular causal convolution :math:`y_k = \sum_{j\le k} K_j u_{k-j}` along the last axis by FFT with
-    zero padding to length 2L (three FFTs). Reference: LSSL arXiv 2110.13985 §3.2."""
+    zero padding to length 2L (three FFTs).
+
+    Parameters
+    ----------
+    K : array_like, shape (..., L)
+        Convolution kernel.
+    u : array_like, shape (..., L)
+        Input sequences along the last axis.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        y with y_k = Σ_{j<=k} K_j u_{k−j}.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 §3.2.
+    """
     K = np.asarray(K, dtype=np.float64)
     u = np.asarray(u, dtype=np.float64)
     L = u.shape[-1]
@@ -242,7 +392,32 @@ def causal_convolution(K, u) -> np.ndarray:
 
 def lssl_recurrence(A_bar, B_bar, C, D, u, x0=None) -> np.ndarray:
     r"""Recurrent view: :math:`x_k = \bar A x_{k-1} + \bar B u_k`, :math:`y_k = Cx_k + Du_k`, :math:`x_{-1}=x_0`
-    (zero by default). ``u`` has shape (..., L). Reference: LSSL arXiv 2110.13985 eq. (4)."""
+    (zero by default). ``u`` has shape (..., L).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,)
+        Discrete input vector B̄ (shape (N, 1) is accepted where noted).
+    C : array_like, shape (N,) or (M, N)
+        Output matrix C of y = Cx + Du.
+    D : float or array_like
+        Feed-through D of y = Cx + Du.
+    u : array_like, shape (..., L)
+        Input sequences along the last axis.
+    x0 : array_like, shape (N,) or (..., N), optional
+        Initial state x₋₁ (zero by default).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        The outputs y_k.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 eq. (4).
+    """
     A_bar = _square(A_bar, "A_bar")
     u = np.asarray(u, dtype=np.float64)
     x = np.zeros(u.shape[:-1] + (A_bar.shape[0],)) if x0 is None else np.broadcast_to(
@@ -257,7 +432,34 @@ def lssl_recurrence(A_bar, B_bar, C, D, u, x0=None) -> np.ndarray:
 
 def lssl_convolution(A_bar, B_bar, C, D, u, x0=None, *, allow_unstable: bool = False) -> np.ndarray:
     r"""Convolutional view: :math:`y = \bar K * u + Du + (C\bar A^{k+1}x_{-1})_k`. The last term carries a
-    nonzero initial state (state-spaces/s4 ``krylov(..., return_power=True)``). Reference: LSSL eq. (6)-(7)."""
+    nonzero initial state (state-spaces/s4 ``krylov(..., return_power=True)``).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,)
+        Discrete input vector B̄ (shape (N, 1) is accepted where noted).
+    C : array_like, shape (N,) or (M, N)
+        Output matrix C of y = Cx + Du.
+    D : float or array_like
+        Feed-through D of y = Cx + Du.
+    u : array_like, shape (..., L)
+        Input sequences along the last axis.
+    x0 : array_like, shape (N,) or (..., N), optional
+        Initial state x₋₁ (zero by default).
+    allow_unstable : bool, default False
+        Skip the growth check on the powers of Ā (see :func:`check_growth`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        The outputs y_k (equal to :func:`lssl_recurrence` up to rounding).
+
+    References
+    ----------
+    LSSL eq. (6)-(7).
+    """
     u = np.asarray(u, dtype=np.float64)
     L = u.shape[-1]
     y = causal_convolution(krylov_kernel(A_bar, B_bar, C, L, allow_unstable=allow_unstable), u) + D * u
@@ -268,14 +470,52 @@ def lssl_convolution(A_bar, B_bar, C, D, u, x0=None, *, allow_unstable: bool = F
 
 
 def toeplitz_output(K, u) -> np.ndarray:
-    r"""Direct :math:`O(L^2)` lower-triangular Toeplitz product :math:`y = T(\bar K)u` (the slow third view)."""
+    r"""Direct :math:`O(L^2)` lower-triangular Toeplitz product :math:`y = T(\bar K)u` (the slow third view).
+
+    Parameters
+    ----------
+    K : array_like, shape (..., L)
+        Convolution kernel.
+    u : array_like, shape (..., L)
+        Input sequences along the last axis.
+
+    Returns
+    -------
+    numpy.ndarray, shape (..., L)
+        y = T(K̄) u.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 §3.2 (the convolution as a Toeplitz matrix).
+    """
     K = np.asarray(K, dtype=np.float64)
     L = K.shape[-1]
     return sla.toeplitz(K, np.zeros(L)) @ np.asarray(u, dtype=np.float64)
 
 
 def impulse_response(A, B, C, t) -> np.ndarray:
-    r"""Continuous impulse response :math:`h(\tau) = C e^{\tau A} B` at the times ``t``. Reference: LSSL §2."""
+    r"""Continuous impulse response :math:`h(\tau) = C e^{\tau A} B` at the times ``t``.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Continuous state matrix A of ẋ = Ax + Bu (stable convention: eigenvalues in the left half plane).
+    B : array_like, shape (N,) or (N, k)
+        Input matrix B.
+    C : array_like, shape (N,) or (M, N)
+        Output matrix C of y = Cx + Du.
+    t : array_like
+        Times (or positions) at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray
+        h(τ) at each time, shape (len(t),) for vector B, C.
+
+    References
+    ----------
+    LSSL §2.
+    """
     A = _square(A)
     return np.array([np.asarray(C) @ sla.expm(float(tau) * A) @ np.asarray(B) for tau in np.atleast_1d(t)])
 
@@ -283,7 +523,34 @@ def impulse_response(A, B, C, t) -> np.ndarray:
 def sinusoid_response(A, B, C, amps, omegas, phases, T: float) -> float:
     r"""Exact :math:`y(T) = C\int_0^T e^{(T-s)A}B u(s)\,ds` for :math:`u(s) = \sum_j a_j\sin(\omega_j s+\phi_j)`, by
     one exponential of the augmented linear system :math:`[\dot x;\dot z] = [[A, Be^\top],[0, S]][x;z]` whose
-    :math:`z_j=(\sin,\cos)(\omega_j t+\phi_j)` generate u. Assumes :math:`x(0)=0`."""
+    :math:`z_j=(\sin,\cos)(\omega_j t+\phi_j)` generate u. Assumes :math:`x(0)=0`.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Continuous state matrix A of ẋ = Ax + Bu (stable convention: eigenvalues in the left half plane).
+    B : array_like, shape (N,) or (N, k)
+        Input matrix B.
+    C : array_like, shape (N,) or (M, N)
+        Output matrix C of y = Cx + Du.
+    amps : array_like
+        Amplitudes a_j (per seed: shape (S, m)).
+    omegas : array_like
+        Angular frequencies ω_j.
+    phases : array_like
+        Phases φ_j.
+    T : float
+        Final time (> 0).
+
+    Returns
+    -------
+    float
+        The exact output y(T).
+
+    References
+    ----------
+    Van Loan 1978 (augmented matrix exponential); the forcing generator is derived here.
+    """
     A = _square(A)
     N = A.shape[0]
     amps, omegas, phases = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (amps, omegas, phases))
@@ -306,7 +573,22 @@ def sinusoid_response(A, B, C, amps, omegas, phases, T: float) -> float:
 
 def sigmoid_gate(z):
     r"""Coefficients of the gated recurrence :math:`x_t = (1-\sigma(z))x_{t-1} + \sigma(z)u_t`:
-    returns :math:`(1-\sigma(z), \sigma(z))`, computed without cancellation."""
+    returns :math:`(1-\sigma(z), \sigma(z))`, computed without cancellation.
+
+    Parameters
+    ----------
+    z : float or array_like
+        Gate pre-activation z (log Δ of the gating lemma).
+
+    Returns
+    -------
+    tuple
+        (1 − σ(z), σ(z)).
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Lemma 3.1 (the gated recurrence).
+    """
     z = np.asarray(z, dtype=np.float64)
     return expit(-z), expit(z)
 
@@ -315,9 +597,22 @@ def gating_lemma(z):
     r"""Backward Euler (GBT :math:`\alpha=1`) of :math:`\dot x = -x + u` with :math:`\Delta = e^z`:
     :math:`\bar A = (1+e^z)^{-1} = 1-\sigma(z)`, :math:`\bar B = e^z(1+e^z)^{-1} = \sigma(z)`.
 
-    Reference: LSSL arXiv 2110.13985 Lemma 3.1 (and Lemma C.1 for the nonlinear, semi-implicit form).
     Computed literally as :math:`(I-\Delta A)^{-1}` and :math:`\Delta(I-\Delta A)^{-1}B`, so comparing it with
     :func:`sigmoid_gate` checks the lemma rather than restating it.
+
+    Parameters
+    ----------
+    z : float or array_like
+        Gate pre-activation z (log Δ of the gating lemma).
+
+    Returns
+    -------
+    tuple
+        (Ā, B̄) of backward Euler with Δ = e^z.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Lemma 3.1 (and Lemma C.1 for the nonlinear, semi-implicit form).
     """
     z = np.asarray(z, dtype=np.float64)
     dt = np.exp(z)
@@ -330,7 +625,24 @@ def gating_lemma(z):
 
 def legendre_basis(n_max: int, s) -> np.ndarray:
     r"""Orthonormal shifted Legendre functions :math:`\varphi_n(s) = \sqrt{2n+1}P_n(2s-1)` on [0, 1], shape
-    (n_max, len(s))."""
+    (n_max, len(s)).
+
+    Parameters
+    ----------
+    n_max : int
+        Number of functions (degrees 0 .. n_max − 1).
+    s : array_like
+        Points in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_max, len(s))
+        φ_n(s).
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 §3 (the LegS measure and basis).
+    """
     s = np.asarray(s, dtype=np.float64)
     n = np.arange(n_max)
     return np.sqrt(2 * n + 1)[:, None] * eval_legendre(n[:, None], 2 * s[None, :] - 1)
@@ -339,7 +651,26 @@ def legendre_basis(n_max: int, s) -> np.ndarray:
 def quadrature(breakpoints: Sequence[float] = (), n_panels: int = 32, n_nodes: int = 128):
     r"""Composite Gauss-Legendre nodes and weights on [0, 1]; ``breakpoints`` (kinks of the integrand) become panel
     edges, so a piecewise-smooth integrand is integrated to full accuracy. With ``n_nodes`` nodes a panel integrates
-    polynomials of degree < 2·n_nodes exactly, so the :math:`\varphi_n` (n < n_nodes) are discretely orthonormal."""
+    polynomials of degree < 2·n_nodes exactly, so the :math:`\varphi_n` (n < n_nodes) are discretely orthonormal.
+
+    Parameters
+    ----------
+    breakpoints : sequence of float, default ()
+        Kinks of the integrand in [0, 1]; they become quadrature panel edges.
+    n_panels : int, default 32
+        Panels of equal length before the breakpoints are added.
+    n_nodes : int, default 128
+        Gauss-Legendre nodes per panel.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (nodes, weights) on [0, 1].
+
+    References
+    ----------
+    Gauss-Legendre quadrature (numpy.polynomial.legendre.leggauss), composite form.
+    """
     edges = np.unique(np.concatenate([np.linspace(0, 1, n_panels + 1),
                                       [b for b in breakpoints if 0 < b < 1]]))
     x, w = np.polynomial.legendre.leggauss(n_nodes)
@@ -352,7 +683,27 @@ def quadrature(breakpoints: Sequence[float] = (), n_panels: int = 32, n_nodes: i
 def legendre_coefficients(f: Callable, N: int, t: float = 1.0, *, breakpoints: Sequence[float] = ()) -> np.ndarray:
     r"""HiPPO-LegS coefficients :math:`c_n(t) = \int_0^1 f(ts)\varphi_n(s)\,ds`, n < N: the exact solution of
     :math:`\dot c = \tfrac1t(Ac + Bf)` with :math:`c(0)=f(0)e_0`. ``breakpoints`` are kinks of :math:`s\mapsto f(ts)`.
-    Reference: HiPPO arXiv 2008.07669 Thm 2 (LegS); brief §2."""
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised function on [0, 1] (numpy array in, array out).
+    N : int
+        State size (number of basis functions), >= 1.
+    t : float, default 1.0
+        Time t at which the coefficients are taken (the history is [0, t]).
+    breakpoints : sequence of float, default ()
+        Kinks of the integrand in [0, 1]; they become quadrature panel edges.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        c_n(t), n < N.
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Thm 2 (LegS).
+    """
     if N < 1:
         raise ValueError(f"N={N} must be >= 1")
     s, w = quadrature(breakpoints, n_nodes=max(128, N + 1))
@@ -366,8 +717,25 @@ def legendre_projection_error(f: Callable, N, *, breakpoints: Sequence[float] = 
     Non-increasing in N (nested subspaces) in exact arithmetic; computed from the residual at the quadrature nodes,
     so it is accurate to about :math:`10^{-15}\|f\|` rather than :math:`\sqrt{\epsilon}\|f\|`. For a function with
     k bounded derivatives HiPPO Prop. 6 bounds it by :math:`O(N^{-k+1/2})`; the observed rate for a
-    :math:`C^{k-1}` kink (e.g. :math:`|x-\tfrac12|`, k=1) is :math:`N^{-k-1/2}` (brief §2).
-    Reference: HiPPO arXiv 2008.07669 Prop. 6.
+    :math:`C^{k-1}` kink (e.g. :math:`|x-\tfrac12|`, k=1) is :math:`N^{-k-1/2}` (observed in tests/test_lssl_theory.py).
+
+    Parameters
+    ----------
+    f : callable
+        Vectorised function on [0, 1] (numpy array in, array out).
+    N : int or sequence of int
+        Number of basis functions (polynomial degree < N).
+    breakpoints : sequence of float, default ()
+        Kinks of the integrand in [0, 1]; they become quadrature panel edges.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The L² projection error for each N.
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Prop. 6.
     """
     Ns = np.atleast_1d(np.asarray(N))
     if Ns.size == 0 or np.any(Ns < 1) or not np.issubdtype(Ns.dtype, np.integer):
@@ -385,7 +753,26 @@ def legendre_projection_error(f: Callable, N, *, breakpoints: Sequence[float] = 
 
 
 def legs_reconstruct(c, x, t: float) -> np.ndarray:
-    r"""Time-varying LegS reconstruction :math:`f(x) \approx \sum_{n<N} c_n(t)\sqrt{2n+1}P_n(2x/t-1)`, x in [0, t]."""
+    r"""Time-varying LegS reconstruction :math:`f(x) \approx \sum_{n<N} c_n(t)\sqrt{2n+1}P_n(2x/t-1)`, x in [0, t].
+
+    Parameters
+    ----------
+    c : array_like, shape (N,)
+        LegS coefficients c_n(t).
+    x : array_like
+        Points in [0, 1] (or the state, where noted).
+    t : array_like
+        Times (or positions) at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray
+        The reconstruction at x, same shape as x.
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 §3 (LegS reconstruction).
+    """
     c = np.asarray(c, dtype=np.float64)
     return c @ legendre_basis(c.shape[-1], np.asarray(x, dtype=np.float64) / t)
 
@@ -399,7 +786,23 @@ def hippo_reconstruct(x, kind: str, s) -> np.ndarray:
     - ``legs`` (LTI, HTTYH's reading): :math:`\sum_n x_n\sqrt{2n+1}P_n(2e^{-s}-1)`, s >= 0, error weighted by
       :math:`e^{-s}`.
 
-    Reference: HiPPO arXiv 2008.07669 App. D; HTTYH arXiv 2206.12037 §3-4; brief §2 "Reconstruction formulas".
+    Parameters
+    ----------
+    x : array_like, shape (..., N)
+        HiPPO state(s).
+    kind : str
+        HiPPO family: ``'legs'``, ``'legt'``, ``'lagt'`` or ``'fout'``.
+    s : array_like
+        Look-back times s (window units).
+
+    Returns
+    -------
+    numpy.ndarray
+        u(t − s) read from each state, shape (..., len(s)).
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 App. D; HTTYH arXiv 2206.12037 §3-4.
     """
     x = np.asarray(x, dtype=np.float64)
     s = np.atleast_1d(np.asarray(s, dtype=np.float64))
@@ -422,7 +825,22 @@ def hippo_reconstruct(x, kind: str, s) -> np.ndarray:
 
 def legt_delay_readout(N: int) -> np.ndarray:
     r"""The untrained LegT delay read-out :math:`C_n = \sqrt{2n+1}(-1)^n`, i.e. the reconstruction at s = 1:
-    :math:`y(t) \approx u(t-\theta)` (state-spaces/s4 ``hippo.initial_C('legt')``)."""
+    :math:`y(t) \approx u(t-\theta)` (state-spaces/s4 ``hippo.initial_C('legt')``).
+
+    Parameters
+    ----------
+    N : int
+        State size (number of basis functions), >= 1.
+
+    Returns
+    -------
+    numpy.ndarray, shape (N,)
+        The read-out C.
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 App. D (LegT reconstruction at the window's end).
+    """
     n = np.arange(N)
     return np.sqrt(2 * n + 1) * (-1.0) ** n
 
@@ -435,7 +853,30 @@ def whitesignal(n: int, L: int, dt: float, freq: float, rng: np.random.Generator
     r"""Band-limited white noise: n sequences of length L on the grid :math:`t_k = k\Delta`, a random Fourier series
     with period :math:`L\Delta` and every frequency :math:`f_j=j/(L\Delta)` with :math:`1\le j\le`
     ``freq``·L·dt (Gaussian coefficients), normalised to unit RMS per sequence. Frequencies are in cycles per
-    unit time. Same construction as :func:`sims.lssl.whitesignal` (which draws its coefficients in torch)."""
+    unit time. Same construction as :func:`sims.lssl.whitesignal` (which draws its coefficients in torch).
+
+    Parameters
+    ----------
+    n : int
+        Number of sequences.
+    L : int
+        Sequence length (>= 1).
+    dt : float
+        Step size Δ (> 0).
+    freq : float
+        Highest frequency in cycles per unit time.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, L)
+        Unit-RMS band-limited sequences.
+
+    References
+    ----------
+    HTTYH arXiv 2206.12037 (the delay task's band-limited white noise).
+    """
     n_freq = int(math.floor(freq * L * dt))
     if n_freq < 1:
         raise ValueError(f"freq={freq} admits no frequency for a period L·dt={L * dt}; need freq·L·dt >= 1")
@@ -452,7 +893,24 @@ def _signal_from_coeffs(coeffs: np.ndarray, L: int) -> np.ndarray:
 
 
 def delay_target(u, lag: int) -> np.ndarray:
-    r"""Target :math:`y_t = u_{t-\mathrm{lag}}` with zeros before the input starts."""
+    r"""Target :math:`y_t = u_{t-\mathrm{lag}}` with zeros before the input starts.
+
+    Parameters
+    ----------
+    u : array_like, shape (..., L)
+        Input sequences along the last axis.
+    lag : int
+        Delay in steps (>= 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        y with y_t = u_{t−lag}, same shape as u.
+
+    References
+    ----------
+    HTTYH arXiv 2206.12037 (the continuous-delay task).
+    """
     u = np.asarray(u, dtype=np.float64)
     y = np.zeros_like(u)
     y[..., lag:] = u[..., : u.shape[-1] - lag]
@@ -461,7 +919,28 @@ def delay_target(u, lag: int) -> np.ndarray:
 
 def lssl_states(A_bar, B_bar, u, *, allow_unstable: bool = False) -> np.ndarray:
     r"""States :math:`x_k = \sum_j \bar A^j\bar B u_{k-j}` of every sequence, shape (n, L, N), via the Krylov matrix
-    and FFT convolution (one convolution per state dimension)."""
+    and FFT convolution (one convolution per state dimension).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,)
+        Discrete input vector B̄ (shape (N, 1) is accepted where noted).
+    u : array_like, shape (n, L)
+        Input sequences.
+    allow_unstable : bool, default False
+        Skip the growth check on the powers of Ā (see :func:`check_growth`).
+
+    Returns
+    -------
+    numpy.ndarray, shape (n, L, N)
+        The states x_k.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 eqs. (6)-(7) (the convolutional view, applied per state dimension).
+    """
     u = np.asarray(u, dtype=np.float64)
     K = krylov_matrix(A_bar, B_bar, u.shape[-1], allow_unstable=allow_unstable)
     return np.moveaxis(causal_convolution(K[None, :, :], u[:, None, :]), 1, 2)
@@ -481,7 +960,32 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
     (:math:`\mathrm{MSE}/\mathrm{Var}(y)`) on the training and the test sequences, both over the positions
     k >= ``start`` (use ``start = lag``: before it the target is padding and the input's jump at k = 0 is inside
     the window).
-    Reference: brief §5 (HTTYH arXiv 2206.12037 delay task; LSSL-fixed, LSSL App. B).
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,)
+        Discrete input vector B̄ (shape (N, 1) is accepted where noted).
+    u_train : array_like, shape (n, L)
+        Training inputs.
+    y_train : array_like, shape (n, L)
+        Training targets.
+    u_test : array_like, shape (m, L)
+        Test inputs.
+    y_test : array_like, shape (m, L)
+        Test targets.
+    start : int, default 0
+        First position scored (use the lag).
+
+    Returns
+    -------
+    dict
+        ``C``, ``D``, ``train_rel_mse`` and ``test_rel_mse``.
+
+    References
+    ----------
+    HTTYH arXiv 2206.12037 (delay task); LSSL arXiv 2110.13985 App. B (LSSL-fixed).
     """
     K = krylov_matrix(A_bar, B_bar, np.shape(u_train)[-1])
 
@@ -506,7 +1010,26 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
 
 def random_stable(N: int, rng: np.random.Generator, margin: float = 0.5) -> np.ndarray:
     r"""Random stable A: :math:`M - (\alpha(M)+m)I` with :math:`M_{ij}\sim\mathcal N(0,1/N)` and spectral abscissa
-    :math:`\alpha(M)=\max\mathrm{Re}\,\lambda(M)`, so :math:`\max\mathrm{Re}\,\lambda(A) = -m` exactly."""
+    :math:`\alpha(M)=\max\mathrm{Re}\,\lambda(M)`, so :math:`\max\mathrm{Re}\,\lambda(A) = -m` exactly.
+
+    Parameters
+    ----------
+    N : int
+        State size (number of basis functions), >= 1.
+    rng : numpy.random.Generator
+        Source of randomness.
+    margin : float, default 0.5
+        Spectral abscissa −m of the result (m > 0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (N, N)
+        A stable A with max Re λ(A) = −margin.
+
+    References
+    ----------
+    A random Gaussian matrix shifted by its spectral abscissa (Ginibre ensemble); a construction of this testbed.
+    """
     M = rng.standard_normal((N, N)) / math.sqrt(N)
     return M - (np.max(np.linalg.eigvals(M).real) + margin) * np.eye(N)
 
@@ -516,7 +1039,26 @@ def random_stable(N: int, rng: np.random.Generator, margin: float = 0.5) -> np.n
 
 
 def picard_forcing(t, x, phase):
-    r"""The nonlinearity of the Picard experiment: :math:`f(t,x) = \sin 3x + \cos(t+\phi)` (Lipschitz constant 3)."""
+    r"""The nonlinearity of the Picard experiment: :math:`f(t,x) = \sin 3x + \cos(t+\phi)` (Lipschitz constant 3).
+
+    Parameters
+    ----------
+    t : array_like
+        Times (or positions) at which to evaluate.
+    x : array_like
+        Points in [0, 1] (or the state, where noted).
+    phase : float or array_like
+        Phase φ of the forcing.
+
+    Returns
+    -------
+    numpy.ndarray
+        f(t, x), broadcast.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Thm 4 (a Lipschitz nonlinearity for the Picard experiment).
+    """
     return np.sin(3 * x) + np.cos(t + phase)
 
 
@@ -526,7 +1068,26 @@ PICARD_LIPSCHITZ = 3.0
 def picard_ode_solution(x0, phase, t) -> np.ndarray:
     r"""Reference solution of :math:`\dot x = -x + \sin 3x + \cos(t+\phi)`, :math:`x(0)=x_0`, for a vector of
     independent problems (one per entry of x0, phase), at times ``t``; DOP853 with rtol 1e-12.
-    Shape (len(x0), len(t))."""
+    Shape (len(x0), len(t)).
+
+    Parameters
+    ----------
+    x0 : array_like
+        Initial values, one per problem.
+    phase : array_like
+        Phases, one per problem.
+    t : array_like
+        Times (or positions) at which to evaluate.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(x0), len(t))
+        x(t) per problem.
+
+    References
+    ----------
+    Dormand–Prince DOP853 (scipy.integrate.solve_ivp).
+    """
     from scipy.integrate import solve_ivp
 
     x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
@@ -540,7 +1101,27 @@ def picard_ode_solution(x0, phase, t) -> np.ndarray:
 def picard_envelope(depth, M: float, lipschitz: float, T: float) -> np.ndarray:
     r"""Picard error envelope :math:`\sup_{t\le T}|x^{(\ell)}(t) - x(t)| \le M (L_f T)^\ell/\ell!` with
     :math:`M=\sup|x^{(0)}-x|`; the contraction :math:`e^{-(t-s)}\le1` of the order-1 layer ẋ = -x + u only helps.
-    Reference: LSSL arXiv 2110.13985 Thm 4 / Lemma C.2 (Picard-Lindelöf)."""
+
+    Parameters
+    ----------
+    depth : array_like of int
+        Depths ℓ.
+    M : float
+        Initial error sup|x⁽⁰⁾ − x|.
+    lipschitz : float
+        Lipschitz constant L_f.
+    T : float
+        Final time (> 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        M (L_f T)^ℓ / ℓ! per depth.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Thm 4 / Lemma C.2 (Picard-Lindelöf).
+    """
     depth = np.asarray(depth, dtype=np.float64)
     from scipy.special import gammaln
 
@@ -553,7 +1134,32 @@ def picard_envelope(depth, M: float, lipschitz: float, T: float) -> np.ndarray:
 
 def kink_signal(x, amps, omegas, phases, kink_at, kink_weight) -> np.ndarray:
     r"""Per-seed signals :math:`f_s(x) = \sum_j a_{sj}\cos(\omega_{sj}x+\phi_{sj}) + b_s|x-\kappa_s|` (one kink: the
-    function has k = 1 bounded derivative). ``x`` has shape (S, n) or (n,); parameters (S, m) and (S,)."""
+    function has k = 1 bounded derivative). ``x`` has shape (S, n) or (n,); parameters (S, m) and (S,).
+
+    Parameters
+    ----------
+    x : array_like
+        Points in [0, 1] (or the state, where noted).
+    amps : array_like
+        Amplitudes a_j (per seed: shape (S, m)).
+    omegas : array_like
+        Angular frequencies ω_j.
+    phases : array_like
+        Phases φ_j.
+    kink_at : array_like, shape (S,)
+        Kink positions κ_s in (0, 1).
+    kink_weight : array_like, shape (S,)
+        Kink weights b_s.
+
+    Returns
+    -------
+    numpy.ndarray, shape (S, n)
+        f_s(x).
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Prop. 6 (a function with k = 1 bounded derivative, for the projection rate).
+    """
     x = np.asarray(x, dtype=np.float64)
     x = np.broadcast_to(x, (np.shape(kink_at)[0],) + x.shape[-1:]) if x.ndim == 1 else x
     amps, omegas, phases = (np.asarray(v, dtype=np.float64) for v in (amps, omegas, phases))
@@ -571,7 +1177,25 @@ def _kink_quadrature(kink_at, n_nodes: int):
 
 
 def kink_signal_coefficients(params: dict, N: int) -> np.ndarray:
-    r"""Exact LegS coefficients :math:`c_n(1)=\int_0^1 f_s(x)\varphi_n(x)dx` of :func:`kink_signal`, shape (S, N)."""
+    r"""Exact LegS coefficients :math:`c_n(1)=\int_0^1 f_s(x)\varphi_n(x)dx` of :func:`kink_signal`, shape (S, N).
+
+    Parameters
+    ----------
+    params : dict
+        Signal parameters as returned with :func:`kink_signal`'s arguments: amps, omegas, phases, kink_at,
+        kink_weight.
+    N : int
+        State size (number of basis functions), >= 1.
+
+    Returns
+    -------
+    numpy.ndarray, shape (S, N)
+        Exact c_n(1).
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Thm 2 (LegS coefficients at t = 1), by quadrature split at the kink.
+    """
     nodes, weights = _kink_quadrature(params["kink_at"], max(128, N + 1))
     f = kink_signal(nodes, **params)
     Phi = np.sqrt(2 * np.arange(N) + 1)[:, None, None] * eval_legendre(np.arange(N)[:, None, None], 2 * nodes[None] - 1)
@@ -581,7 +1205,27 @@ def kink_signal_coefficients(params: dict, N: int) -> np.ndarray:
 def kink_signal_reconstruction_error(params: dict, coeffs, Ns: Sequence[int]) -> np.ndarray:
     r"""L²[0,1] error :math:`\|f_s - \sum_{n<N} c_{sn}\varphi_n\|` of a reconstruction from coefficients
     ``coeffs`` (S, N_max) for each N in ``Ns``; with the exact coefficients it is the projection error.
-    Shape (S, len(Ns))."""
+    Shape (S, len(Ns)).
+
+    Parameters
+    ----------
+    params : dict
+        Signal parameters as returned with :func:`kink_signal`'s arguments: amps, omegas, phases, kink_at,
+        kink_weight.
+    coeffs : array_like, shape (S, N_max)
+        Coefficients to reconstruct from.
+    Ns : sequence of int
+        Truncations N.
+
+    Returns
+    -------
+    numpy.ndarray, shape (S, len(Ns))
+        L² errors.
+
+    References
+    ----------
+    HiPPO arXiv 2008.07669 Prop. 6.
+    """
     coeffs = np.asarray(coeffs, dtype=np.float64)
     n_max = coeffs.shape[1]
     nodes, weights = _kink_quadrature(params["kink_at"], max(128, n_max + 1))
