@@ -14,8 +14,8 @@ States: RERCE :math:`x = (w_{1,n},\dots,w_{K,n}, w_n, w_{n-1})` (dimension :math
 :math:`x = (w_{k,n}, r_{k,n-1}, \tilde t_{k,n})_k` (dimension :math:`3KL`, blocks ordered w-all, r-all, t-all).
 
 Reference: Lari, Arablouei, Gogineni, Werner, arXiv:2409.13451 (2024), eqs. (4.1)-(4.35) as reproduced in Lari's
-NTNU thesis ch. 4; the exact state-space form, drift slope and bias are derived in the testbed brief
-(shared/briefs/admm.md, sections 5.1-5.4) and checked here and in tests/test_admm_theory.py.
+NTNU thesis ch. 4; the exact state-space form, drift slope and bias are derived in docs/admm.md
+(section 'Exact theory', §4-§6) and checked here and in tests/test_admm_theory.py.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg as sla
 from scipy.stats import binom
 
-VARIANTS = ("rerce", "continual")
+VARIANTS = ("rerce", "continual", "admm")
 PARTICIPATIONS = ("fixed", "bernoulli")
 INITS = ("literal", "corrected")
 
@@ -155,7 +155,7 @@ def rerce_matrices(N, rho, C):
 
     Row :math:`w_k` of :math:`F_k`: :math:`[-\rho N_k, 2\rho N_k, -\rho N_k]`; row :math:`w_{n+1}`:
     :math:`[(I-\rho N_k)/C, 2\rho N_k/C, -\rho N_k/C]`; noise :math:`\rho N_k\zeta_k` and
-    :math:`(\rho N_k\zeta_k + \eta_k)/C`. Reference: arXiv:2409.13451 eq. (4.12); brief sec. 5.1.
+    :math:`(\rho N_k\zeta_k + \eta_k)/C`. Reference: arXiv:2409.13451 eq. (4.12); docs/admm.md §4.
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -188,7 +188,7 @@ def continual_matrices(N, rho):
     :math:`F_0`: :math:`w_k' = (I-\rho N_k)w_k + \rho N_k r_k`; :math:`F_k`: :math:`w_k' \mathrel{+}= \rho N_k(s-r_k)`,
     :math:`r_k' \mathrel{+}= s - r_k`, :math:`\tilde t_k' \mathrel{+}= (I-2\rho N_k)w_k + 2\rho N_k s - \tilde t_k`;
     :math:`G_k`: :math:`\rho N_k\zeta_k`, :math:`\zeta_k`, :math:`2\rho N_k\zeta_k + \eta_k`.
-    Reference: arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; brief sec. 5.1.
+    Reference: arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; docs/admm.md §4.
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -216,6 +216,65 @@ def continual_matrices(N, rho):
         Gk[k, t, :L] = 2 * rN
         Gk[k, t, L:] = I
     return F0, Fk, Gk
+
+
+def admm_matrices(N, rho):
+    r"""Noisy consensus ADMM (4.4)-(4.6) with full participation as a time-invariant linear system of the error
+    state :math:`(\tilde w_k)_k, (\tilde z_k)_k, \tilde g`, :math:`D = (2K+1)L`, with :math:`\tilde z_k = z_k -
+    z_k^\star`, :math:`z_k^\star = q_k - R_k w^\star` (so :math:`\sum_k z_k^\star = 0` and :math:`w^\star` is the
+    fixed point). One noisy reception :math:`\tilde w = w_n + \zeta_k` feeds both updates
+    (:math:`z_k \mathrel{+}= \rho(w_k - \tilde w)`, :math:`w_k = \hat w_k - N_k(z_k - \rho\tilde w)`) and the upload
+    :math:`w_k + z_k/\rho` carries :math:`\eta_k`:
+
+    .. math:: \tilde z_k' = \tilde z_k + \rho\tilde w_k - \rho\tilde g - \rho\zeta_k,\quad
+              \tilde w_k' = -N_k\tilde z_k - \rho N_k\tilde w_k + 2\rho N_k(\tilde g + \zeta_k),
+
+    .. math:: \tilde g' = \tfrac1K\textstyle\sum_k [(I-\rho N_k)\tilde w_k + (I/\rho - N_k)\tilde z_k
+              + (2\rho N_k - I)(\tilde g + \zeta_k) + \eta_k].
+
+    Returns ``(A, G)`` with ``G`` of shape (K, D, 2L) (client k's :math:`(\zeta_k, \eta_k)` columns).
+    Reference: arXiv:2409.13451 eqs. (4.4)-(4.6); the noise placement is the testbed's (the paper does not state it).
+    """
+    N = np.asarray(N, np.float64)
+    _check_rho(rho)
+    K, L = N.shape[0], N.shape[1]
+    D = (2 * K + 1) * L
+    I = np.eye(L)
+    g = slice(2 * K * L, D)
+    A = np.zeros((D, D))
+    G = np.zeros((K, D, 2 * L))
+    for k in range(K):
+        rN = rho * N[k]
+        w, z = slice(k * L, (k + 1) * L), slice((K + k) * L, (K + k + 1) * L)
+        A[z, z] = I
+        A[z, w] = rho * I
+        A[z, g] = -rho * I
+        A[w, z] = -N[k]
+        A[w, w] = -rN
+        A[w, g] = 2 * rN
+        A[g, w] = (I - rN) / K
+        A[g, z] = (I / rho - N[k]) / K
+        A[g, g] += (2 * rN - I) / K
+        G[k, z, :L] = -rho * I
+        G[k, w, :L] = 2 * rN
+        G[k, g, :L] = (2 * rN - I) / K
+        G[k, g, L:] = I / K
+    return A, G
+
+
+def admm_initial_moments(R, q, rho, sigma2_eta):
+    r"""Mean and second moment of the ADMM error state at n = 0: :math:`\tilde w_k = \hat w_k - w^\star`,
+    :math:`\tilde z_k = -z_k^\star = R_k w^\star - q_k` (:math:`z_k = 0`), :math:`\tilde g = \frac1K\sum_k
+    (\hat w_k + \eta_k) - w^\star` (covariance :math:`\sigma_\eta^2 I/K`)."""
+    R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
+    K, L = q.shape
+    w_star = solve_wls(R, q)
+    e = local_w_hat(R, q, rho) - w_star
+    z0 = np.einsum("kij,j->ki", R, w_star) - q
+    m = np.concatenate([e.ravel(), z0.ravel(), e.mean(0)])
+    P = np.outer(m, m)
+    P[2 * K * L:, 2 * K * L:] += sigma2_eta / K * np.eye(L)
+    return m, P
 
 
 def _noise_cov(L, sigma2_zeta, sigma2_eta):
@@ -252,7 +311,7 @@ def scheme(N, rho, C, sigma2_zeta=0.0, sigma2_eta=0.0, *, variant="rerce", parti
     \bar a\sum_k G_k\Sigma_\xi G_k^\top` with :math:`M = \frac1K\sum_k F_k`. Bernoulli(:math:`p=C/K`): continual
     uses :math:`c = p(1-p)`, :math:`M = 0`; RERCE divides by :math:`|S_n|` and skips the step when
     :math:`S_n=\emptyset`, so it is the Binomial(K, p) mixture of the fixed-size schemes plus :math:`\pi_0 P`.
-    Reference: brief sec. 5.1 (exact, verified against Monte Carlo in claims/admm.py, claim admm.3).
+    Reference: docs/admm.md §4 (exact, verified against Monte Carlo in claims/admm.py, claim admm.3).
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant={variant!r} is not valid; use one of {VARIANTS}")
@@ -271,6 +330,12 @@ def scheme(N, rho, C, sigma2_zeta=0.0, sigma2_eta=0.0, *, variant="rerce", parti
         Q = a * np.einsum("kda,ab,keb->de", Gk, Sxi, Gk)
         return F_bar, B, Q
 
+    if variant == "admm":
+        if participation != "fixed" or C != K:
+            raise ValueError(f"variant 'admm' runs with full participation: need participation='fixed' and "
+                             f"C = K = {K}, got {participation!r} and C={C}")
+        A, Gk = admm_matrices(N, rho)
+        return Scheme(A, A[None], np.einsum("kda,ab,keb->de", Gk, Sxi, Gk), 2 * K + 1, L, K)
     if variant == "continual":
         F0, Fk, Gk = continual_matrices(N, rho)
         n_blocks = 3 * K
@@ -319,12 +384,14 @@ def initial_moments(w_hat, w_star, sigma2_eta, C, *, variant="rerce", participat
 
     RERCE, literal Alg. 4: :math:`w_{k} = \hat w_k`, :math:`w_1 = \frac1{|S_1|}\sum_{S_1}(\hat w_k + \eta_k)`,
     :math:`w_0 = 0`; ``init="corrected"`` sets :math:`w_0 = (1 - 1/\bar a) w_1` so that
-    :math:`\mathbb E(w_1 - w_0) = \frac1C\sum_k\hat w_k`, which makes the mean limit :math:`w^\star` (brief 5.3).
+    :math:`\mathbb E(w_1 - w_0) = \frac1C\sum_k\hat w_k`, which makes the mean limit :math:`w^\star` (docs/admm.md §5).
     An empty first set (Bernoulli) leaves :math:`w_1 = w_0 = 0`. Continual ([Code] init): all clients upload
     :math:`\tilde t_k = 2\hat w_k + \eta_k`, :math:`r_k = 0`.
     """
     if init not in INITS:
         raise ValueError(f"init={init!r} is not valid; use one of {INITS}")
+    if variant == "admm":
+        raise ValueError("variant='admm' has its own start (z_k = 0); use admm_initial_moments")
     w_hat = np.asarray(w_hat, np.float64)
     w_star = np.asarray(w_star, np.float64)
     K, L = w_hat.shape
@@ -378,7 +445,7 @@ def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rer
 
     :math:`\mathrm{NMSD}_n = \mathrm{tr}(P_n[w\text{-block}]) / (K\|w^\star\|^2)`, the local-model metric (4.35);
     ``mean`` holds :math:`m_n = \bar F^n m_0` (error state) at ``steps`` (default all). n=0 is the state after
-    the first upload (local models :math:`\hat w_k`). Reference: brief sec. 5.1 (exact; PSD form).
+    the first upload (local models :math:`\hat w_k`). Reference: docs/admm.md §4 (exact; PSD form).
     """
     if not (isinstance(n_iter, (int, np.integer)) and n_iter >= 0):
         raise ValueError(f"n_iter={n_iter} must be an integer >= 0")
@@ -386,8 +453,11 @@ def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rer
     w_star = solve_wls(R, q)
     N = local_N(R, rho)
     sch = scheme(N, rho, C, sigma2_zeta, sigma2_eta, variant=variant, participation=participation)
-    m, P = initial_moments(np.einsum("kij,kj->ki", N, q), w_star, sigma2_eta, C,
-                           variant=variant, participation=participation, init=init)
+    if variant == "admm":
+        m, P = admm_initial_moments(R, q, rho, sigma2_eta)
+    else:
+        m, P = initial_moments(np.einsum("kij,kj->ki", N, q), w_star, sigma2_eta, C,
+                               variant=variant, participation=participation, init=init)
     steps = np.arange(n_iter + 1) if steps is None else np.asarray(steps)
     want = set(int(s) for s in steps)
     nmsd = np.empty(n_iter + 1)
@@ -403,6 +473,34 @@ def exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, *, variant="rer
                 m = sch.F_bar @ m
     return {"nmsd": nmsd, "mean": np.stack([means[int(s)] for s in steps]), "steps": steps, "w_star": w_star,
             "P_last": P, "scheme": sch}
+
+
+def exact_plateau(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, window, *, variant="rerce",
+                  participation="fixed", init="literal"):
+    r"""Exact mean NMSD over the last ``window`` iterations :math:`n \in (T - W, T]` (linear), the plateau the
+    simulator reports as ``nmsd_window``: :math:`\frac1W\sum_{n=T-W+1}^{T}\mathrm{NMSD}_n` from
+    :func:`exact_moments`. Feasible where the state dimension D is small (D <= ~150: 4 J D^3 flops per step).
+    Reference: eq. (4.35) averaged over the plotted plateau (arXiv:2409.13451 Figs 4.1-4.6)."""
+    if not (isinstance(window, (int, np.integer)) and 1 <= window <= n_iter):
+        raise ValueError(f"window={window} must be an integer in 1..n_iter={n_iter}")
+    nmsd = exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, variant=variant,
+                         participation=participation, init=init, steps=[n_iter])["nmsd"]
+    return float(nmsd[n_iter - window + 1:].mean())
+
+
+def noise_shift_db(ratio):
+    r"""dB shift of the noise part :math:`\mathrm{NMSD}_n(\sigma^2) - \mathrm{NMSD}_n(0)` when both link-noise
+    variances are scaled by ``ratio``: :math:`10\log_{10}(\mathrm{ratio})`, exactly, at every n.
+
+    Derivation (affine law): F(a) and B do not depend on the noise, while the noise enters only through
+    :math:`Q = \bar a\sum_k G_k\Sigma_\xi G_k^\top` and the :math:`\sigma_\eta^2` term of :math:`P_0`, both linear in
+    :math:`\Sigma_\xi`. So :math:`P_n = P_n^{(0)} + \sigma^2 A_n` with :math:`P_n^{(0)}` the noise-free second
+    moment (the floor), and the noise part scales by ``ratio``. The same holds per realisation with common
+    random numbers up to a cross term that vanishes in expectation. Reference: arXiv:2409.13451 Figs 4.4-4.6
+    (6.25e-4 -> 1e-2 shifts every plateau by ~12 dB)."""
+    if not (np.isfinite(ratio) and ratio > 0):
+        raise ValueError(f"ratio={ratio} must be a finite number > 0")
+    return 10 * float(np.log10(ratio))
 
 
 # --------------------------------------------------------------------------------------- spectrum, limits, drift
@@ -435,7 +533,7 @@ def _limit_projector_solve(A, U, Y):
 
 def mean_limit(R, q, rho, C, *, variant="rerce", participation="fixed", init="literal"):
     r"""Exact :math:`\lim_n \mathbb E w_{k,n}` (the same for every k): the consensus component of :math:`m_0`
-    along the unit eigenspace of :math:`\bar F`. Closed form for fixed C (RERCE, brief 5.3):
+    along the unit eigenspace of :math:`\bar F`. Closed form for fixed C (RERCE, docs/admm.md §5):
     :math:`H^{-1}[\sum_k R_k\hat w_k + K\bar a\rho\,\mathbb E(w_1 - w_0)]`; see :func:`rerce_mean_bias`."""
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     w_star = solve_wls(R, q)
@@ -451,7 +549,7 @@ def mean_limit(R, q, rho, C, *, variant="rerce", participation="fixed", init="li
 def rerce_mean_bias(R, q, rho, C, init="literal"):
     r"""Closed-form mean bias of RERCE-Fed with fixed C: literal Alg. 4 init
     :math:`\lim\mathbb E w_{k,n} - w^\star = -(1-\bar a)\rho H^{-1}\sum_k\hat w_k`; corrected init: 0.
-    The paper's Prop. 4.1 states 0 for both. Reference: brief sec. 5.3 (derived from the left unit eigenvector
+    The paper's Prop. 4.1 states 0 for both. Reference: docs/admm.md §5 (derived from the left unit eigenvector
     :math:`\ell^\top x = \frac{1}{K\bar a\rho}\sum_k R_k w_k + w_n - w_{n-1}` of :math:`\bar F`)."""
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     K = R.shape[0]
@@ -469,7 +567,7 @@ def drift_slope(R, rho, C, sigma2_zeta, sigma2_eta):
     :math:`S = \rho^2 C(\sigma_\zeta^2+\sigma_\eta^2)\,\mathrm{tr}(H^{-2})/K` per iteration (homogeneous noise).
 
     The link noise excites the L^2 unit modes of :math:`\Phi`, contradicting the paper's Prop. 4.2. Reference:
-    brief sec. 5.4 (per-client average MSD, the metric (4.35) before the division by ||w*||^2; matches the exact
+    docs/admm.md §6 (per-client average MSD, the metric (4.35) before the division by ||w*||^2; matches the exact
     recursion to ~1e-6 relative, see tests/test_admm_theory.py).
     """
     R = np.asarray(R, np.float64)
@@ -487,7 +585,7 @@ def msd_decomposition(R, q, rho, C, sigma2_zeta, sigma2_eta, *, variant="rerce",
     :math:`E_\nu = \mathrm{tr}_w\Pi(P_0)`, :math:`S = \mathrm{tr}_w\Pi(Q)`,
     :math:`E_\psi = \sum_{i\ge0}\mathrm{tr}_w(\Phi^i - \Pi)(Q)` with :math:`\Pi` the spectral projector on the
     unit eigenspace :math:`\{\mathbb 1V\mathbb 1^\top\}` of :math:`\Phi`, obtained from one bordered linear solve.
-    Dense in :math:`D^2` unknowns: keep :math:`D \lesssim 60`. Reference: brief sec. 5.4; the paper's (4.34) is
+    Dense in :math:`D^2` unknowns: keep :math:`D \lesssim 60`. Reference: docs/admm.md §6; the paper's (4.34) is
     :math:`E_\nu + E_\psi` with :math:`S = 0` (Prop. 4.2), see :func:`paper_steady_state`.
     """
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
@@ -542,7 +640,7 @@ def spectrum(R, rho, C, *, variant="rerce", participation="fixed"):
 
 
 def mixing_time(R, rho, C, *, variant="rerce", participation="fixed"):
-    r""":math:`\tau = 1/(1-|\lambda_2(\bar F)|)`, the mean's relaxation time in iterations (brief sec. 10)."""
+    r""":math:`\tau = 1/(1-|\lambda_2(\bar F)|)`, the mean's relaxation time in iterations (docs/admm.md §4)."""
     R = np.asarray(R, np.float64)
     sch = scheme(local_N(R, rho), rho, C, variant=variant, participation=participation)
     with single_threaded_blas():
@@ -555,7 +653,7 @@ def mixing_time(R, rho, C, *, variant="rerce", participation="fixed"):
 def fedprox_fixed_point(R, q, mu):
     r"""FedProx with exact local prox :math:`w_k = (R_k+\mu I)^{-1}(q_k + \mu g)`, :math:`g = \frac1K\sum_k w_k`:
     :math:`g_{\rm prox} = (I - \frac{\mu}{K}\sum_k N_k(\mu))^{-1}\frac1K\sum_k N_k(\mu)q_k \ne w^\star` under
-    heterogeneous data. Reference: Li et al. 2020 (FedProx); brief sec. 2 (derived, ADMM with the dual removed).
+    heterogeneous data. Reference: Li et al. 2020 (FedProx); docs/admm.md §2 (derived, ADMM with the dual removed).
     """
     N = local_N(R, mu)
     K, L = N.shape[0], N.shape[1]
@@ -565,7 +663,7 @@ def fedprox_fixed_point(R, q, mu):
 def fedavg_fixed_point(R, q, lr, local_steps):
     r"""FedAvg with E local gradient steps :math:`w \leftarrow w - \mu(R_k w - q_k)` then averaging:
     :math:`g = (I - \frac1K\sum_k B_k^E)^{-1}\frac1K\sum_k\sum_{j<E}B_k^j\mu q_k`, :math:`B_k = I - \mu R_k`;
-    equals :math:`w^\star` for E = 1. Reference: McMahan et al. 2017; brief sec. 2.
+    equals :math:`w^\star` for E = 1. Reference: McMahan et al. 2017; docs/admm.md §2.
     """
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr={lr} must be a finite number > 0")
@@ -585,7 +683,7 @@ def fedavg_fixed_point(R, q, lr, local_steps):
 
 def admm_invariant(R, rho, w_loc_next, w_loc):
     r""":math:`Q_n = \sum_k N_k^{-1}w_{k,n+1} - \rho\sum_k w_{k,n}`, conserved (:math:`=\sum_k q_k`) by noise-free
-    full-participation ADMM / dual-free iterations. Reference: brief sec. 3 (derived; verified in claim admm.1)."""
+    full-participation ADMM / dual-free iterations. Reference: docs/admm.md §3 (derived; verified in claim admm.1)."""
     R = np.asarray(R, np.float64)
     L = R.shape[-1]
     return np.einsum("kij,...kj->...i", R + rho * np.eye(L), w_loc_next) - rho * np.asarray(w_loc).sum(-2)
