@@ -564,7 +564,7 @@ def rerce_mean_bias(R, q, rho, C, init="literal"):
 
 def drift_slope(R, rho, C, sigma2_zeta, sigma2_eta):
     r"""Closed-form RERCE drift: network MSD :math:`\frac1K\sum_k\|\tilde w_{k,n}\|^2` grows by
-    :math:`S = \rho^2 C(\sigma_\zeta^2+\sigma_\eta^2)\,\mathrm{tr}(H^{-2})/K` per iteration (homogeneous noise).
+    :math:`S = \rho^2 C(\sigma_\zeta^2+\sigma_\eta^2)\,\mathrm{tr}(H^{-2})` per iteration (homogeneous noise).
 
     The link noise excites the L^2 unit modes of :math:`\Phi`, contradicting the paper's Prop. 4.2. Reference:
     docs/admm.md §6 (per-client average MSD, the metric (4.35) before the division by ||w*||^2; matches the exact
