@@ -159,7 +159,7 @@ def test_cuda_paper_scale_plateau(cuda_device):
 
 @pytest.mark.slow
 def test_paper_regime_monotone_in_C_and_continual_at_full_plateau():
-    """Brief prop. 8 at a reduced paper-like scale with more seeds."""
+    """Property P8 (docs/admm.md) at a reduced paper-like scale with more seeds."""
     base = replace(sim.PAPER, K=20, L=16, d_min=6, d_max=12, n_iter=400, window=100)
     lv = {C: sim.run(replace(base, C=C), runtime.seed_list(20), **CPU) for C in (2, 5, 10, 20)}
     m = {C: df[df.metric == "nmsd_window"].value.mean() for C, df in lv.items()}
