@@ -11,11 +11,11 @@ from dataclasses import replace
 
 import numpy as np
 
-from claims.core import Check, Claim, close_check
+from claims.core import Check, Claim, close_check, mc_check
 from sims import admm as sim
 from sims import runtime
 from theory import admm as th
-from theory.stats import FALSE_ALARM_BUDGET, N_MC_CHECKS, Z_SUITE, float_tolerance, mean_ci, z_for_budget
+from theory.stats import N_MC_CHECKS, float_tolerance, mean_ci, t_for_budget
 
 SOURCE = "Lari, Arablouei, Gogineni, Werner, arXiv:2409.13451 (2024)"
 EPS = float(np.finfo(np.float64).eps)
@@ -76,14 +76,15 @@ def _c1(pred, meas, ctx):
             checks.append(Check(f"rho={r['rho']}: {label}", pred["zero"], max(r[m]), tol, rule))
         conv = 1e-8 + 10 * math.exp(-T / tau)
         checks.append(Check(f"rho={r['rho']}: max_k ||w_k,T - w*|| / ||w*||", pred["zero"], max(r["final_rel_err"]),
-                            conv, f"1e-8 (brief prop. 1) + 10·exp(-T/tau), tau={tau:.0f} mixing time of F_bar"))
+                            conv, f"1e-8 (docs/admm.md property P1) + 10·exp(-T/tau), tau={tau:.0f} mixing time "
+                                  "of F_bar"))
     return checks
 
 
 # ------------------------------------------------------------------------------------------ 2. mean and bias
 def mean_runs(size):
     """Claim admm.2: W = I, K = 6, L = 6, C = 3, rho = 10 (bias visible, tau ~ 25), literal and corrected init."""
-    n_seeds = {"test": 400, "report": 4000, "gpu": 20000}[size]
+    n_seeds = {"test": 1000, "report": 8000, "gpu": 20000}[size]
     T = 150 if size == "test" else 250
     base = replace(sim.SMALL, rho=10.0, n_iter=T, window=0, record_mean=True, n_record=20)
     return [(sim.run, replace(base, init=init), _seeds(n_seeds)) for init in ("literal", "corrected")]
@@ -121,17 +122,23 @@ def _m2(ctx):
 
 
 def _c2(pred, meas, ctx):
+    """Mean recursion: max_j |z_j| over the D coordinates against the Bonferroni Student-t quantile on n - 1 dof
+    at the suite budget spread over D coordinates (was the normal z; n = 8000 makes them equal to 3 digits). Bias:
+    t·SE plus the exact transient |F_bar^T m_0 - limit|. Seeds 4000 -> 8000 (report): the per-seed std of the bias
+    coordinate is ~0.17, so t·SE = 4.06·0.17/sqrt(n) was 6.8 % of the 0.165 bias at 4000 seeds and is 4.8 % at
+    8000."""
     checks = []
     j = int(np.argmax(np.abs(pred["literal"]["closed_bias"])))  # the coordinate with the largest literal bias
     for init in ("literal", "corrected"):
         x = meas[init]
         p = pred[init]
         n, D = x.shape
-        z_b = z_for_budget(FALSE_ALARM_BUDGET, N_MC_CHECKS * D)
+        t_b = t_for_budget(n - 1, n_checks=N_MC_CHECKS * D)
         se = x.std(0, ddof=1) / math.sqrt(n)
         zs = np.abs(x.mean(0) - p["mean_T"]) / se
         checks.append(Check(f"{init}: max_j |MC mean - F_bar^T m_0|_j / SE_j over {D} coordinates", 0.0,
-                            float(zs.max()), z_b, f"Bonferroni z over {D} coordinates x suite budget"))
+                            float(zs.max()), t_b, f"Bonferroni t({n - 1} dof) over {D} coordinates x suite budget",
+                            resolution_units="SE"))
         transient = abs(p["mean_T"][j] - p["limit_bias"][j])
         checks.append(close_check(f"{init}: bias of the average local model, coordinate {j}",
                                   p["closed_bias"][j], x[:, j], bias_bound=transient + 1e-12,
@@ -139,15 +146,16 @@ def _c2(pred, meas, ctx):
         if init == "literal":
             ci = mean_ci(x[:, j])
             checks.append(Check(f"paper Prop. 4.1 (unbiased): coordinate {j} mean error = 0", 0.0, ci.mean,
-                                Z_SUITE * ci.se, "Z_SUITE·SE; the data reject an unbiased mean", "differs",
-                                (ci.low, ci.high), ci.se))
+                                t_for_budget(ci.n - 1) * ci.se,
+                                "t·SE (suite budget); the data reject an unbiased mean",
+                                "differs", (ci.low, ci.high), ci.se, ci.n - 1))
     return checks
 
 
 # ------------------------------------------------------------------------------------------ 3. exact MSD
 def msd_runs(size):
     """Claim admm.3: RERCE and continual, fixed C and Bernoulli, W = I, link noise 1e-2 up and down."""
-    n_seeds = {"test": 1000, "report": 2000, "gpu": 20000}[size]
+    n_seeds = {"test": 1000, "report": 3500, "gpu": 20000}[size]
     T = 100 if size == "test" else 300
     base = replace(sim.SMALL, n_iter=T, window=0, n_record=30)
     # L = 3 for the Bernoulli-RERCE mixture (K+1 schemes) and the continual state (3KL) keeps the exact
@@ -185,19 +193,23 @@ def _m3(ctx):
 
 
 def _c3(pred, meas, ctx):
+    """Exact NMSD at n in {10, 100, T} against the Monte-Carlo mean: t·SE on n - 1 dof (close_check). Seeds
+    2000 -> 3500 (report): the late-time per-run NMSD has CV 0.8-1 (continual), so t·SE was 6.3 % of the
+    prediction at 2000 seeds and is ~4.8 % at 3500."""
     checks = []
     for label, samples in meas.items():
         for s, x in samples.items():
-            checks.append(close_check(f"{label}: NMSD at n={s} (linear; exact {10 * math.log10(pred[label][s]):.2f} dB)",
-                                      pred[label][s], x))
+            exact_db = 10 * math.log10(pred[label][s])
+            checks.append(close_check(f"{label}: NMSD at n={s} (linear; exact {exact_db:.2f} dB)", pred[label][s], x))
     return checks
 
 
 # ------------------------------------------------------------------------------------------ 4. drift
 def drift_runs(size):
-    """Claim admm.4: long horizon with W = I (brief 5.4 example setting), K = L = 6, C = 3, 1e-2 noise; rho = 1
+    """Claim admm.4: long horizon with W = I (the drift example of docs/admm.md §6), K = L = 6, C = 3, 1e-2 noise;
+    rho = 1
     (mixing time ~230 iterations) at report size, rho = 3 (~80) at test size so that 10 mixing times fit."""
-    n_seeds = {"test": 300, "report": 1000, "gpu": 10000}[size]
+    n_seeds = {"test": 300, "report": 1700, "gpu": 10000}[size]
     T, rho = (800, 3.0) if size == "test" else (3000, 1.0)
     cfg = replace(sim.SMALL, rho=rho, n_iter=T, window=0, n_record=40)
     return [(sim.run, cfg, _seeds(n_seeds))]
@@ -246,7 +258,16 @@ def _m4(ctx):
             "mean_curve": g.mean(axis=0).to_numpy()}
 
 
+SLOPE_NOTE = ("the per-seed slope (NMSD_T - NMSD_T/2)/(T/2) is a difference of two random-walk energies (CV ~1.8), "
+              "so 1700 seeds give t·SE ~11 % of S; 5 % needs ~8 500 seeds x 3000 iterations (~45 s CPU on 2 cores), "
+              "the GPU preset's 10 000 seeds reach ~4.6 %. The slope itself is pinned to 1e-11 by the Phi projection.")
+
+
 def _c4(pred, meas, ctx):
+    """Closed-form S against the Phi projection (float tolerance); the Monte-Carlo slope and the NMSD at T against
+    the closed form and the exact recursion (t·SE on n - 1 dof; the slope adds the exact transient); the paper's
+    bounded steady state is context (differs). Seeds 1000 -> 1700 (report): the NMSD at T has CV ~1.05, so t·SE
+    was 6.4 % at 1000 seeds and is 5.3 % at 1700 (measured); the slope stays coarse (see SLOPE_NOTE)."""
     meas["note"] = drift_note(pred, meas["steps"], meas["mean_curve"])  # the note needs theory and data
     n1, n2 = meas["n"]
     curve = pred["curve"]
@@ -258,23 +279,26 @@ def _c4(pred, meas, ctx):
               S, 1e3 * EPS * abs(S) * 100, "1e5·eps·|S| (bordered LU of the D^2 system)"),
         close_check(f"MC slope (NMSD_{n2} - NMSD_{n1})/{n2 - n1} vs closed form S", pred["S_closed"],
                     (x2 - x1) / (n2 - n1), bias_bound=abs((curve[n2] - curve[n1]) / (n2 - n1) - pred["S_closed"]),
-                    rule_extra="|exact-recursion slope - S| (transient)"),
+                    rule_extra="|exact-recursion slope - S| (transient)",
+                    resolution_note=SLOPE_NOTE),
         close_check(f"MC NMSD at n={n2} vs exact recursion ({10 * math.log10(curve[n2]):.2f} dB)", curve[n2], x2),
     ]
     ci = mean_ci(x2)
     checks.append(Check(f"paper steady state E_nu + E_psi ({10 * math.log10(E):.2f} dB, Prop. 4.2) vs MC at n={n2}", E,
-                        ci.mean, Z_SUITE * ci.se, "Z_SUITE·SE; the data reject a bounded steady state",
-                        "differs", (ci.low, ci.high), ci.se))
+                        ci.mean, t_for_budget(ci.n - 1) * ci.se, "t·SE (suite budget); the data reject a bounded "
+                        "steady state", "differs", (ci.low, ci.high), ci.se, ci.n - 1))
     checks.append(Check(f"exact NMSD_{n2} - (E_nu + E_psi + n S): decomposition closes", 0.0,
                         abs(curve[n2] - (E + n2 * S)) / curve[n2], 1e-3,
-                        "1e-3 relative (transient |mu_2|^n, brief prop. 6)"))
+                        "1e-3 relative (transient |mu_2|^n, docs/admm.md property P6)"))
     return checks
 
 
 # ------------------------------------------------------------------------------------------ 5. plateaus
 def plateau_runs(size):
-    """Claim admm.5: the paper's large setting (K=100, L=128, d_k in [51, 90] < L, W = 1e4 I, rho = 1, T = 500,
-    plateau = mean NMSD over the last 100 iterations); a scaled-down copy at test size."""
+    """Claim admm.5, paper scale: the paper's large setting (K=100, L=128, d_k in [51, 90] < L, W = 1e4 I, rho = 1,
+    T = 500, plateau = mean NMSD over the last 100 iterations); a scaled-down copy at test size. No exact theory is
+    feasible here (state dimension 13 056), so these runs carry the effects, the affine noise law and the
+    reproductions of the paper's figure values."""
     if size == "test":
         base = replace(sim.PAPER, K=20, L=16, d_min=6, d_max=12, n_iter=300, window=100, n_record=20)
         Cs, n_seeds = (2, 5, 20), 16
@@ -293,13 +317,41 @@ def plateau_runs(size):
     return [(sim.run, c, _seeds(n_seeds)) for c in cfgs]
 
 
+def reduced_runs(size):
+    """Claim admm.5, reduced size in the paper's regime (d_k in [3, 5] < L = 6, W = 1e4 I, rho = 1, link noise
+    6.25e-4 both ways) where the exact recursion is feasible (D <= 144): RERCE at C = 2 and C = K = 8, the
+    continual variant at C = 2 and noisy ADMM at C = K; plateau = mean NMSD over the last T/5 iterations."""
+    n_seeds, T = {"test": (400, 200), "report": (1200, 300), "gpu": (20000, 300)}[size]
+    base = replace(sim.PAPER, K=8, L=6, d_min=3, d_max=5, n_iter=T, window=T // 5, n_record=10)
+    cfgs = [replace(base, C=2), replace(base, C=8), replace(base, variant="continual", C=2),
+            replace(base, variant="admm", C=8)]
+    return [(sim.run, c, _seeds(n_seeds)) for c in cfgs]
+
+
 PAPER_ADMM_MARGIN_DB = 7.0
-"""[Th Fig 4.1 text]: dual-free (4.10) beats noisy ADMM (4.5)-(4.6) by about 7 dB at C = K = 100, 6.25e-4."""
+"""Thesis text on Fig 4.1: the dual-free form (4.10) beats noisy ADMM (4.5)-(4.6) by about 7 dB at C = K = 100,
+link noise 6.25e-4 (a reproduction value, quoted to the nearest dB)."""
+MARGIN_ROUNDING_DB = 0.5
+"""Half-width of the rounding of a margin quoted in whole dB."""
+PAPER_FIG41_LEVELS_DB = {"admm": -26.7, "dual_free": -34.6}
+"""Fig 4.1 plateau levels read off the plot (ADMM, dual-free at C = K, 6.25e-4)."""
+FIGURE_READING_DB = 0.3
+"""Reading error of one level read off the thesis plots (dB); 0.3 dB is a factor 10^0.03 = 1.072 (7.2 %)."""
+ADMM_READ_STEP = 100
+"""Fig 4.1 ends at n = 100: the paper's margin is read there, the claim's plateau window is the last 100 of 500."""
 
 
 def _p5(ctx):
-    return {"shift_16x_db": 10 * math.log10(16), "admm_margin_db": PAPER_ADMM_MARGIN_DB, "zero": 0.0,
-            "continual_vs_full_db": 0.0}
+    red = {}
+    for _, cfg, _ in reduced_runs(ctx.size):
+        data = sim.problem(cfg)
+        red[(cfg.variant, cfg.C)] = th.exact_plateau(data["R"], data["q"], cfg.rho, cfg.C, cfg.sigma2_zeta,
+                                                     cfg.sigma2_eta, cfg.n_iter, cfg.window, variant=cfg.variant)
+    K = max(C for v, C in red if v == "rerce")
+    return {"reduced": red, "reduced_admm_margin_db": float(th.db(red[("admm", K)] / red[("rerce", K)])),
+            "shift_16x_db": th.noise_shift_db(16.0), "admm_margin_db": PAPER_ADMM_MARGIN_DB,
+            "fig41_margin_db": PAPER_FIG41_LEVELS_DB["admm"] - PAPER_FIG41_LEVELS_DB["dual_free"],
+            "continual_vs_full_db": 0.0, "effect_threshold_db": 0.0}
 
 
 def _m5(ctx):
@@ -307,8 +359,15 @@ def _m5(ctx):
     fn, seeds = runs[0][0], runs[0][2]
     tables = ctx.sweep(fn, [cfg for _, cfg, _ in runs], seeds, desc="admm plateaus")
     out = {(cfg.variant, cfg.C, cfg.sigma2_eta): _scalar(df, "nmsd_window") for (_, cfg, _), df in zip(runs, tables)}
+    K = runs[0][1].K
+    read = {v: _pivot(df, "nmsd")[ADMM_READ_STEP].to_numpy() for (_, cfg, _), df in zip(runs, tables)
+            for v in ("admm", "rerce") if cfg.variant == v and cfg.C == K and cfg.sigma2_eta == 6.25e-4}
+    red = {}
+    for fn_r, cfg, seeds_r in reduced_runs(ctx.size):
+        red[(cfg.variant, cfg.C)] = _scalar(ctx.run(fn_r, cfg, seeds_r), "nmsd_window")
     levels = ", ".join(f"{v} C={C} s2={s2:g}: {10 * math.log10(x.mean()):.2f} dB" for (v, C, s2), x in out.items())
-    return {"plateaus": out, "note": "plateaus (mean NMSD over the last 100 iterations): " + levels}
+    return {"plateaus": out, "read_step": read, "reduced": red,
+            "note": "paper-scale plateaus (mean NMSD over the last 100 iterations): " + levels}
 
 
 def _db_diff(a, b):
@@ -319,43 +378,79 @@ def _db_diff(a, b):
     return 10 * math.log10(ma / mb), se
 
 
-def _z_small(n):
-    """The suite's two-sided false-alarm level as a Student-t quantile with n-1 degrees of freedom: the paper-scale
-    runs have few seeds, where the normal z (Z_SUITE) would understate the tolerance."""
-    from scipy.stats import t as student_t
-
-    return float(student_t.ppf(1 - FALSE_ALARM_BUDGET / (2 * N_MC_CHECKS), n - 1))
-
-
 def _c5(pred, meas, ctx):
+    r"""Checks of admm.5 and where their tolerances come from.
+
+    Reduced size (exact theory): each plateau is a mean over n seeds, compared with the exact windowed NMSD by
+    :func:`claims.core.close_check` (Student-t on n - 1 dof at the suite budget); the ADMM margin (dB, paired seeds
+    with common random numbers, delta-method SE) against the exact margin the same way.
+
+    Paper scale (10 seeds, t on 9 dof): "decreases in C" and "continual beats RERCE" are effects (one-sided bound
+    above 0 dB); the 16x law compares (NMSD - noise-free floor) with :func:`theory.admm.noise_shift_db`; "continual
+    at the full-participation plateau" and the ADMM margin are reproductions of the paper's figure statements:
+    tolerance t·SE plus the reading error of the paper's number (0.3 dB per level read off a plot; 0.5 dB for the
+    margin "about 7 dB", quoted in whole dB) plus, for the margin, a bias bound for where on the curve it is read
+    (|margin at n = 100, where Fig 4.1 ends - margin over the window|, measured on the same runs). The margin the
+    Fig 4.1 levels imply (-26.7 - (-34.6) = 7.9 dB, read to +-0.6 dB) is context: the testbed's noise placement for
+    ADMM (which the paper does not state) gives a smaller margin.
+    """
     P = meas["plateaus"]
+    checks = []
+    red = meas["reduced"]
+    for (v, C), x in red.items():
+        p = pred["reduced"][(v, C)]
+        checks.append(close_check(f"reduced K=8 L=6: {v} C={C} plateau vs exact recursion "
+                                  f"({10 * math.log10(p):.2f} dB)", p, x))
+    Kr = max(C for v, C in red if v == "rerce")
+    d, se = _db_diff(red[("admm", Kr)], red[("rerce", Kr)])
+    checks.append(mc_check(f"reduced K=8 L=6: ADMM plateau - dual-free plateau (dB) vs exact recursion",
+                           pred["reduced_admm_margin_db"], d, se, len(red[("admm", Kr)]) - 1))
+
     rerce = sorted((C, x) for (v, C, s2), x in P.items() if v == "rerce" and s2 == 6.25e-4)
     K = rerce[-1][0]
-    z = _z_small(len(rerce[0][1]))
-    zr = f"t-quantile z={z:.2f} (suite budget, {len(rerce[0][1]) - 1} dof)·SE (paired seeds)"
-    checks = []
+    dof = len(rerce[0][1]) - 1
+    thr = pred["effect_threshold_db"]
     for (C1, x1), (C2, x2) in zip(rerce, rerce[1:]):
         d, se = _db_diff(x1, x2)
-        checks.append(Check(f"RERCE plateau decreases in C: dB(C={C1}) - dB(C={C2}) >= 0", pred["zero"], d,
-                            z * se, zr, "above", se=se))
+        checks.append(mc_check(f"RERCE plateau falls from C={C1} to C={C2}: dB(C={C1}) - dB(C={C2}) > 0", thr, d,
+                               se, dof, mode="effect_above", resolution_units="dB"))
     for C in (rerce[0][0], K):
         floor = P[("rerce", C, 0.0)]
         d, se = _db_diff(P[("rerce", C, 1e-2)] - floor, P[("rerce", C, 6.25e-4)] - floor)
-        checks.append(Check(f"16x link-noise variance: (NMSD - noise-free floor) rises by 10 log10 16 dB, C={C}",
-                            pred["shift_16x_db"], d, z * se, zr, se=se))
+        checks.append(mc_check(f"16x link-noise variance: (NMSD - noise-free floor) rises by 10 log10 16 dB, C={C}",
+                               pred["shift_16x_db"], d, se, dof))
     full = P[("rerce", K, 6.25e-4)]
     for (v, C, s2), x in P.items():
         if v != "continual":
             continue
         d, se = _db_diff(x, full)
-        checks.append(Check(f"continual C={C} at the full-participation plateau", pred["continual_vs_full_db"], d,
-                            z * se + 0.2, zr + " + 0.2 dB (brief prop. 8)", se=se))
+        checks.append(mc_check(
+            f"continual C={C} at the full-participation plateau (reproduction, dB)", pred["continual_vs_full_db"],
+            d, se, dof, bias_bound=FIGURE_READING_DB, rule_extra="dB figure-reading error", resolution_units="dB",
+            resolution_note="reproduction of the paper's figures, which show the continual level at -35.1 dB for "
+                            "every C: their reading error 0.3 dB is 7.2 % of the NMSD. The exact recursion at the "
+                            "reduced size resolves the continual plateau to ~1.5 %."))
         d2, se2 = _db_diff(P[("rerce", C, 6.25e-4)], x)
-        checks.append(Check(f"continual beats RERCE at C={C}: dB(RERCE) - dB(continual) >= 0", pred["zero"], d2,
-                            z * se2, zr, "above", se=se2))
+        checks.append(mc_check(f"continual beats RERCE at C={C}: dB(RERCE) - dB(continual) > 0", thr, d2, se2, dof,
+                               mode="effect_above", resolution_units="dB"))
+    if K != sim.PAPER.K:  # the paper's margin belongs to its K = 100, L = 128 setting, not to the scaled-down copy
+        return checks
     d, se = _db_diff(P[("admm", K, 6.25e-4)], full)
-    checks.append(Check("dual-free beats noisy ADMM at C=K by the paper's margin (dB)", pred["admm_margin_db"], d,
-                        z * se + 2.0, zr + " + 2 dB (ADMM noise placement unspecified in the paper, brief sec. 2)", se=se))
+    read = meas["read_step"]
+    d_read = float(th.db(read["admm"].mean() / read["rerce"].mean()))
+    shift = abs(d_read - d)
+    checks.append(mc_check(
+        "dual-free beats noisy ADMM at C=K by the paper's 'about 7 dB' (reproduction, dB)", pred["admm_margin_db"], d,
+        se, dof, bias_bound=MARGIN_ROUNDING_DB + shift,
+        rule_extra=f"dB (0.5 dB rounding of '7 dB' + {shift:.3f} dB = |margin at n={ADMM_READ_STEP} - window margin|)",
+        resolution_note="reproduction of a margin the paper quotes in whole dB: its rounding (0.5 dB) is 7 % of "
+                        "7 dB, so no size brings this check under 5 %; the exact recursion at the reduced size "
+                        "resolves the ADMM margin to ~0.6 %."))
+    fig = pred["fig41_margin_db"]
+    tol = 2 * FIGURE_READING_DB + t_for_budget(dof) * se
+    checks.append(Check(f"Fig 4.1 levels imply a {fig:.1f} dB margin (read +-0.6 dB); the testbed's ADMM noise "
+                        "placement gives less", fig, d, tol, "2 x 0.3 dB reading error + t·SE (context)", "differs",
+                        se=se, dof=dof))
     return checks
 
 
@@ -420,37 +515,40 @@ def _c6(pred, meas, ctx):
 
 CLAIMS = [
     Claim("admm.1", "Noise-free full participation: ADMM = dual-free, invariant, convergence to w*",
-          f"{SOURCE}, eqs. (4.4)-(4.10); brief sec. 3",
+          f"{SOURCE}, eqs. (4.4)-(4.10); docs/admm.md §3",
           "Without link noise and with C = K, the dual-free form (4.10) reproduces ADMM (4.5)-(4.6) to machine "
           "precision, conserves Q_n = sum_k N_k^-1 w_{k,n+1} - rho sum_k w_{k,n} = sum_k q_k, and converges to the WLS "
           "optimum w* for every rho > 0 (rank-deficient clients included).", _p1, _m1, _c1),
     Claim("admm.2", "Exact mean: partial participation biases the literal initialisation",
-          f"{SOURCE}, Prop. 4.1 (unbiasedness), Alg. 4; brief sec. 5.3",
+          f"{SOURCE}, Prop. 4.1 (unbiasedness), Alg. 4; docs/admm.md §5",
           "The exact mean recursion m_{n+1} = F_bar m_n matches Monte Carlo; with C < K the literal Alg. 4 start "
           "converges in mean to w* - (1 - C/K) rho H^-1 sum_k w_hat_k, and the corrected start w_0 = (1 - K/C) w_1 "
           "is unbiased.", _p2, _m2, _c2,
           amends="Prop. 4.1 states that RERCE-Fed is unbiased for any C; this holds only for C = K or a corrected "
                  "initialisation."),
     Claim("admm.3", "Exact MSD recursion matches Monte Carlo (both variants, fixed C and Bernoulli)",
-          f"{SOURCE}, eqs. (4.20)-(4.31) (replaced by the exact PSD recursion of brief sec. 5.1)",
+          f"{SOURCE}, eqs. (4.20)-(4.31) (replaced by the exact PSD recursion of docs/admm.md §4)",
           "The exact second-moment recursion P_{n+1} = F_bar P F_bar^T + c sum_k (F_k - M) P (F_k - M)^T + "
           "a_bar sum_k G_k Sigma G_k^T predicts the Monte-Carlo NMSD of RERCE-Fed and of the continual variant, "
           "for fixed-size and Bernoulli participation.", _p3, _m3, _c3,
           amends="The paper's recursion assumes Bernoulli scheduling, independence of A_n from the state and drops "
                  "noise cross terms; the testbed checks the exact recursion instead."),
     Claim("admm.4", "Link noise makes the MSD drift linearly (no bounded steady state)",
-          f"{SOURCE}, Prop. 4.2 and steady state (4.34); brief sec. 5.4",
+          f"{SOURCE}, Prop. 4.2 and steady state (4.34); docs/admm.md §6",
           "MSD_n = E_nu + E_psi + n S with S = rho^2 C (s_zeta^2 + s_eta^2) tr(H^-2) > 0: the paper's steady state "
           "E_nu + E_psi is the plateau before the drift, and the MSD keeps growing linearly where the paper predicts "
           "a steady state.", _p4, _m4, _c4,
           amends="Prop. 4.2 (noise does not excite the L^2 unit modes, so the MSD converges to E_nu + E_psi)."),
     Claim("admm.5", "Plateaus in the paper's setting: C, noise scaling, continual updates, ADMM margin",
-          f"{SOURCE}, Figs 4.1, 4.3-4.6 (thesis numbering)",
-          "In the paper's regime (d_k < L, W = 1e4 I) the RERCE-Fed plateau decreases in C, 16x the link-noise "
-          "variance raises it by 12.04 dB, the continual variant sits at the full-participation plateau for any C, "
-          "and the dual-free form beats noisy ADMM by about 7 dB.", _p5, _m5, _c5),
+          f"{SOURCE}, Figs 4.1, 4.3-4.6 (thesis numbering); exact recursion of docs/admm.md §4",
+          "In the paper's regime (d_k < L, W = 1e4 I) the plateaus of RERCE-Fed, the continual variant and noisy "
+          "ADMM equal the exact second-moment recursion where it is feasible (K = 8, L = 6); at the paper's scale "
+          "(K = 100, L = 128) the RERCE-Fed plateau falls with C, 16x the link-noise variance raises the noise part "
+          "by 10 log10 16 dB (affine law), the continual variant beats RERCE-Fed and sits at the full-participation "
+          "plateau (the paper's figures, read to 0.3 dB), and the dual-free form beats noisy ADMM by about 7 dB.",
+          _p5, _m5, _c5),
     Claim("admm.6", "FedProx (and FedAvg with E > 1) converge to a closed-form fixed point, not w*",
-          "Li et al. 2020 (FedProx), McMahan et al. 2017 (FedAvg) on federated WLS; brief sec. 2",
+          "Li et al. 2020 (FedProx), McMahan et al. 2017 (FedAvg) on federated WLS; docs/admm.md §2",
           "Without noise, FedProx with exact local prox converges to g_prox = (I - mu/K sum_k N_k(mu))^-1 "
           "(1/K) sum_k N_k(mu) q_k, and FedAvg with E local steps to its own fixed point; both differ from w* under "
           "heterogeneous data.", _p6, _m6, _c6),

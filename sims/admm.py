@@ -6,7 +6,7 @@ the paper's code (Monte Carlo is over link noise and scheduling only); each seed
 its own generator, one draw per chunk of iterations of shape (chunk, K + slots*2L): K values that rank the clients
 for scheduling (the C largest are selected; Bernoulli(p) selects z < Phi^{-1}(p)), then the downlink noise zeta
 and uplink noise eta (L each) of the scheduled clients in rank order (slots = C for fixed C, else all K clients).
-Scaling the noise amplitudes therefore keeps the random numbers common (tests/test_admm_sims.py checks it).
+Scaling the noise amplitudes therefore keeps the random numbers common (docs/admm.md property P4).
 
 Variants (n counts local updates; step 0 is the state after the first upload):
 - ``rerce``  (Alg. 4, eq. 4.12): selected clients do w_k <- (I - rho N_k) w_k + rho N_k (s_n + zeta_k) and upload
@@ -16,7 +16,7 @@ Variants (n counts local updates; step 0 is the state after the first upload):
 - ``continual`` (Alg. 5, eqs. 4.13-4.14): every client updates towards its latest stored copy r_k; selected
   clients refresh r_k <- s + zeta_k and upload t_k = 2 w_k' - w_k + eta_k; the server broadcasts the mean of all
   stored t_k. Init as the authors' code: all clients upload 2 w_hat_k + eta_k, r_k = 0.
-- ``admm`` (eqs. 4.4-4.6), noise placement of docs/admm.md (the paper does not spell it out): one noisy reception
+- ``admm`` (eqs. 4.4-4.6), the testbed's noise placement (the paper does not spell it out): one noisy reception
   w~ = w_n + zeta_k used in both z_k <- z_k + rho (w_k - w~) and w_k <- w_hat_k - N_k (z_k - rho w~); upload
   w_k + z_k / rho + eta_k; full participation.
 - ``dual_free`` (eqs. 4.9-4.10): RERCE with C = K (the noisy dual-free iteration), full participation.

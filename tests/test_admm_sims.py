@@ -1,5 +1,5 @@
 """Simulator tests: determinism, batching, equivalences, common-random-number linearity, Monte Carlo vs exact,
-bad configs, CUDA agreement (brief sec. 10 properties 1, 3, 4, 8, 9)."""
+bad configs, CUDA agreement (docs/admm.md properties P1, P3, P4, P8, P9)."""
 from __future__ import annotations
 
 import math
@@ -36,7 +36,7 @@ def test_vectorised_equals_per_run_per_client_loop(C):
 @given(st.integers(0, 50), st.integers(3, 6), st.integers(2, 5), st.floats(-1, 1))
 @settings(max_examples=8)
 def test_noise_free_full_participation_equivalences(data_seed, K, L, log_rho):
-    """ADMM == dual-free, RERCE(C=K) == continual(C=K) trajectories, rank-deficient clients (brief prop. 1)."""
+    """ADMM == dual-free, RERCE(C=K) == continual(C=K) trajectories, rank-deficient clients (property P1)."""
     cfg = sim.IdentityConfig(K=K, L=L, d_min=max(1, L // 2), d_max=4 * L, rho=10 ** log_rho, n_iter=150,
                              data_seed=data_seed)
     df = sim.run_identities(cfg, [0, 1], **CPU)
@@ -59,7 +59,7 @@ def test_sim_variants_admm_dual_free_and_rerce_continual_agree_noise_free():
 
 @pytest.mark.parametrize("variant", ["rerce", "continual", "admm", "fedprox"])
 def test_common_random_numbers_make_the_state_affine_in_the_amplitudes(variant):
-    """With the same schedule and standard normals, x(2 sigma) - x(0) = 2 (x(sigma) - x(0)) (brief prop. 4)."""
+    """With the same schedule and standard normals, x(2 sigma) - x(0) = 2 (x(sigma) - x(0)) (property P4)."""
     C = 6 if variant in sim.FULL_ONLY else 3
     cfg = replace(TINY, variant=variant, C=C, n_iter=30)
     data = sim.problem(cfg)
@@ -148,7 +148,7 @@ def test_cuda_paper_scale_plateau(cuda_device):
 
 @pytest.mark.slow
 def test_paper_regime_monotone_in_C_and_continual_at_full_plateau():
-    """Brief prop. 8 at a reduced paper-like scale with more seeds."""
+    """Property P8 (docs/admm.md) at a reduced paper-like scale with more seeds."""
     base = replace(sim.PAPER, K=20, L=16, d_min=6, d_max=12, n_iter=400, window=100)
     lv = {C: sim.run(replace(base, C=C), runtime.seed_list(20), **CPU) for C in (2, 5, 10, 20)}
     m = {C: df[df.metric == "nmsd_window"].value.mean() for C, df in lv.items()}

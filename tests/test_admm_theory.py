@@ -1,4 +1,4 @@
-"""Exact identities and hypothesis properties of theory/admm.py (float64; brief sec. 10 properties 2, 4-7, 9)."""
+"""Exact identities and hypothesis properties of theory/admm.py (float64; docs/admm.md properties P2, P4-P7, P9)."""
 from __future__ import annotations
 
 import itertools
@@ -55,7 +55,7 @@ def test_wls_solution_is_weighted_least_squares(p):
 @given(problems, rhos)
 @settings(max_examples=15)
 def test_local_quantities_identity(p, rho):
-    """R_k N_k = I - rho N_k (brief sec. 1) and w_hat_k = N_k q_k, rank-deficient clients included."""
+    """R_k N_k = I - rho N_k (docs/admm.md §1) and w_hat_k = N_k q_k, rank-deficient clients included."""
     *_, R, q = _terms(p)
     N = th.local_N(R, rho)
     L = R.shape[1]
@@ -67,7 +67,7 @@ def test_local_quantities_identity(p, rho):
 
 @pytest.mark.parametrize("variant", ["rerce", "continual"])
 def test_consensus_is_fixed_for_every_subset(variant):
-    """F(a) 1 = 1 for every participation set a (fixed size for RERCE; any for continual): brief sec. 5.1."""
+    """F(a) 1 = 1 for every participation set a (fixed size for RERCE; any for continual): docs/admm.md §4."""
     *_, R, q = _terms((3, 4, 2, 1.0))
     rho, K, L = 0.7, 4, 2
     N = th.local_N(R, rho)
@@ -118,7 +118,7 @@ def test_psd_form_equals_subset_enumeration(variant, participation):
 @given(st.integers(0, 1000), st.integers(1, 4), st.sampled_from(["rerce", "continual"]))
 @settings(max_examples=6)
 def test_spectrum_unit_eigenvalues(seed, C, variant):
-    """F_bar has exactly L unit eigenvalues and Phi exactly L^2; all others inside the unit disc (brief prop. 5)."""
+    """F_bar has exactly L unit eigenvalues and Phi exactly L^2; all others inside the unit disc (property P5)."""
     K, L = 4, 2
     *_, R, q = _terms((seed, K, L, 1.0))
     ev_F, ev_Phi = th.spectrum(R, 1.0, C, variant=variant)
@@ -130,7 +130,7 @@ def test_spectrum_unit_eigenvalues(seed, C, variant):
 @given(problems, rhos, st.data())
 @settings(max_examples=12)
 def test_mean_bias_closed_form(p, rho, data):
-    """lim E w_k - w* = -(1 - C/K) rho H^-1 sum_k w_hat_k (literal), 0 (corrected): brief sec. 5.3."""
+    """lim E w_k - w* = -(1 - C/K) rho H^-1 sum_k w_hat_k (literal), 0 (corrected): docs/admm.md §5."""
     *_, R, q = _terms(p)
     K = R.shape[0]
     C = data.draw(st.integers(1, K))
@@ -148,7 +148,7 @@ def test_mean_bias_closed_form(p, rho, data):
 @given(problems, st.data())
 @settings(max_examples=8)
 def test_drift_slope_closed_form(p, data):
-    """S from the exact Phi projection equals rho^2 C (s_z^2 + s_e^2) tr(H^-2) for every C (brief prop. 6)."""
+    """S from the exact Phi projection equals rho^2 C (s_z^2 + s_e^2) tr(H^-2) for every C (property P6)."""
     *_, R, q = _terms(p)
     K = R.shape[0]
     C = data.draw(st.integers(1, K))
@@ -162,7 +162,7 @@ def test_drift_slope_closed_form(p, data):
 
 
 def test_decomposition_closes_on_the_recursion():
-    """NMSD_n - (E_nu + E_psi + n S) -> 0 once transients have died (exact recursion, brief sec. 5.4)."""
+    """NMSD_n - (E_nu + E_psi + n S) -> 0 once transients have died (exact recursion, docs/admm.md §6)."""
     *_, R, q = _terms((5, 4, 3, 1.0))
     rho, C = 3.0, 2
     tau = th.mixing_time(R, rho, C)
@@ -177,7 +177,7 @@ def test_decomposition_closes_on_the_recursion():
 @given(problems, st.data())
 @settings(max_examples=8)
 def test_floors(p, data):
-    """No noise: C < K leaves a positive floor E_nu, C = K converges to w* (brief prop. 7)."""
+    """No noise: C < K leaves a positive floor E_nu, C = K converges to w* (docs/admm.md property P7)."""
     *_, R, q = _terms(p)
     K = R.shape[0]
     C = data.draw(st.integers(1, K - 1))
@@ -189,13 +189,55 @@ def test_floors(p, data):
 @pytest.mark.parametrize("variant,participation", [("rerce", "fixed"), ("rerce", "bernoulli"),
                                                    ("continual", "fixed"), ("continual", "bernoulli")])
 def test_exact_msd_is_affine_in_the_variances(variant, participation):
-    """MSD(su, sd) = MSD(su, 0) + MSD(0, sd) - MSD(0, 0) exactly (brief prop. 4)."""
+    """MSD(su, sd) = MSD(su, 0) + MSD(0, sd) - MSD(0, 0) exactly (docs/admm.md property P4)."""
     *_, R, q = _terms((8, 4, 2, 1.0))
     f = lambda a, b: th.exact_moments(R, q, 1.0, 2, a, b, 60, variant=variant,  # noqa: E731
                                       participation=participation)["nmsd"]
     lhs = f(0.02, 0.03)
     rhs = f(0.02, 0) + f(0, 0.03) - f(0, 0)
     assert np.allclose(lhs, rhs, rtol=1e-10, atol=1e-14)
+
+
+def test_admm_exact_recursion_follows_the_noise_free_iteration():
+    """Noise-free ADMM is deterministic: the exact NMSD equals the NMSD of the iteration (4.4)-(4.6) itself, and the
+    mean of the error state is the error of the iteration (z_k* = q_k - R_k w*)."""
+    *_, R, q = _terms((5, 4, 3, 1.0))
+    rho, K, T = 0.7, 4, 25
+    out = th.exact_moments(R, q, rho, K, 0.0, 0.0, T, variant="admm")
+    N = th.local_N(R, rho)
+    w_hat = th.local_w_hat(R, q, rho)
+    w_star = th.solve_wls(R, q)
+    w, z, g = w_hat.copy(), np.zeros_like(w_hat), w_hat.mean(0)
+    for n in range(T + 1):
+        assert out["nmsd"][n] == pytest.approx(np.sum((w - w_star) ** 2) / (K * w_star @ w_star), rel=1e-9)
+        if n == T:
+            break
+        z = z + rho * (w - g)
+        w = w_hat - np.einsum("kij,kj->ki", N, z - rho * g)
+        g = (w + z / rho).mean(0)
+    z_star = q - np.einsum("kij,j->ki", R, w_star)
+    assert np.allclose(out["mean"][-1], np.r_[(w - w_star).ravel(), (z - z_star).ravel(), g - w_star], atol=1e-9)
+
+
+def test_admm_exact_needs_full_participation():
+    *_, R, q = _terms((5, 4, 3, 1.0))
+    with pytest.raises(ValueError, match="full participation"):
+        th.exact_moments(R, q, 1.0, 2, 0.0, 0.0, 3, variant="admm")
+
+
+@pytest.mark.parametrize("variant,C", [("rerce", 2), ("continual", 2), ("admm", 4)])
+def test_noise_part_scales_with_the_variance(variant, C):
+    """Affine law: (plateau(16 s2) - floor) = 16 (plateau(s2) - floor), i.e. noise_shift_db(16) dB."""
+    *_, R, q = _terms((6, 4, 2, 1.0))
+    f = lambda s2: th.exact_plateau(R, q, 1.0, C, s2, s2, 40, 10, variant=variant)  # noqa: E731
+    floor = f(0.0)
+    ratio = (f(16e-3) - floor) / (f(1e-3) - floor)
+    assert 10 * np.log10(ratio) == pytest.approx(th.noise_shift_db(16.0), abs=1e-9)
+    assert th.noise_shift_db(16.0) == pytest.approx(12.0412, abs=1e-4)
+    with pytest.raises(ValueError, match="window"):
+        th.exact_plateau(R, q, 1.0, C, 0.0, 0.0, 5, 6, variant=variant)
+    with pytest.raises(ValueError, match="ratio"):
+        th.noise_shift_db(0.0)
 
 
 def test_fedprox_and_fedavg_fixed_points():
