@@ -270,7 +270,7 @@ def rerce_matrices(N, rho, C):
 
     References
     ----------
-    arXiv:2409.13451 eq. (4.12); the exact state-space form is derived here.
+    arXiv:2409.13451 eq. (4.12); the exact state-space form is derived in docs/admm.md, "Exact theory".
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -318,7 +318,7 @@ def continual_matrices(N, rho):
 
     References
     ----------
-    arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; the exact state-space form is derived here.
+    arXiv:2409.13451 eqs. (4.13)-(4.14), Alg. 5; the exact state-space form is derived in docs/admm.md, "Exact theory".
     """
     N = np.asarray(N, np.float64)
     K, L = N.shape[0], N.shape[1]
@@ -567,7 +567,7 @@ def initial_moments(w_hat, w_star, sigma2_eta, C, *, variant="rerce", participat
 
     References
     ----------
-    arXiv:2409.13451 Alg. 4-5 (initialisation); the moments are derived here.
+    arXiv:2409.13451 Alg. 4-5 (initialisation); the moments are derived in docs/admm.md, "Exact theory".
     """
     if init not in INITS:
         raise ValueError(f"init={init!r} is not valid; use one of {INITS}")
@@ -1094,7 +1094,7 @@ def fedprox_fixed_point(R, q, mu):
 
     References
     ----------
-    Li et al. 2020 (FedProx); the fixed point is derived here (ADMM with the dual removed).
+    Li et al. 2020 (FedProx); the fixed point is derived in docs/admm.md (ADMM with the dual removed).
     """
     N = local_N(R, mu)
     K, L = N.shape[0], N.shape[1]
@@ -1124,7 +1124,7 @@ def fedavg_fixed_point(R, q, lr, local_steps):
 
     References
     ----------
-    McMahan et al. 2017; the fixed point is derived here.
+    McMahan et al. 2017; the fixed point is derived in docs/admm.md, "Exact theory".
     """
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"lr={lr} must be a finite number > 0")
