@@ -85,7 +85,7 @@ def second_moment_h(Sigma, n, sigma2, Omega=None) -> np.ndarray:
     r"""K = E[h h^T] = (1 + 1/n)\,\Sigma\Omega\Sigma + \frac{\mathrm{tr}(\Omega\Sigma) + \sigma^2}{n}\,\Sigma.
 
     Uses E[\hat\Sigma A \hat\Sigma] = (1+1/n)\Sigma A\Sigma + \mathrm{tr}(A\Sigma)\Sigma/n for Gaussian x, symmetric A.
-    Reference: derivation in shared/briefs/icl.md §2 (MHM arXiv 2307.03576 setting); n = inf gives \Sigma\Omega\Sigma.
+    Reference: derivation in docs/icl.md, Derivations (MHM arXiv 2307.03576 setting); n = inf gives \Sigma\Omega\Sigma.
     """
     Sigma = _check_spd(Sigma, "Sigma")
     Omega = _omega(Omega, Sigma.shape[0])
@@ -103,7 +103,7 @@ def population_loss(Gamma, Sigma, n, sigma2, Omega=None) -> float:
     L(\Gamma) = \mathrm{tr}(\Omega\Sigma) + \sigma^2 - 2\,\mathrm{tr}(\Sigma\Gamma\Sigma\Omega)
                 + \mathrm{tr}(\Gamma^T\Sigma\Gamma K),\quad K = E[hh^T] (see :func:`second_moment_h`).
 
-    Reference: Mahankali–Hashimoto–Ma arXiv 2307.03576 §3–4 (re-derived; MC-verified in shared/briefs/icl.md §2).
+    Reference: Mahankali–Hashimoto–Ma arXiv 2307.03576 §3–4 (re-derived in docs/icl.md, Derivations; MC-verified).
     Assumptions: Gaussian x ~ N(0, \Sigma), w ~ N(0, \Omega) independent of x, Gaussian noise; context length n
     (``numpy.inf`` allowed: the n -> inf limit). Evaluating at a test-time (n, \Sigma, \sigma^2) different from
     training gives the shifted error (ZFB Thm 4.2 with M <- n).
@@ -136,7 +136,7 @@ def optimal_gamma(Sigma, n, sigma2, Omega=None) -> np.ndarray:
     Isotropic \Sigma = I, \Omega = \tau^2 I: \Gamma^* = \eta I with \eta = n/(n+d+1+\sigma^2/\tau^2). \Omega = I: the
     Zhang–Frei–Bartlett / Ahn et al. optimum ((1+1/n)\Sigma + c I)^{-1}. \Omega = \Sigma^{-1}: \eta\Sigma^{-1}.
     Reference: MHM arXiv 2307.03576 Thm 1 (isotropic) and §4; ZFB arXiv 2306.09927 Thm 4.1 (\sigma = 0);
-    Ahn et al. arXiv 2306.00297 Thm 1. General form re-derived in shared/briefs/icl.md §2.
+    Ahn et al. arXiv 2306.00297 Thm 1. General form re-derived in docs/icl.md, Derivations.
     """
     Sigma = _check_spd(Sigma, "Sigma")
     Omega = _omega(Omega, Sigma.shape[0])
@@ -182,7 +182,7 @@ def rao_blackwell_loss(Gamma, X, Sigma, sigma2, Omega=None) -> np.ndarray:
     + \frac{\sigma^2}{n}\mathrm{tr}(\Sigma\Gamma\hat\Sigma\Gamma^T) + \sigma^2, for contexts X of shape (..., n, d).
 
     Averaging it over X ~ N(0, \Sigma) is an unbiased, low-variance Monte-Carlo estimate of L(\Gamma)
-    (shared/briefs/icl.md §5 rule 1).
+    (docs/icl.md, Derivations).
     """
     Sigma = _check_spd(Sigma, "Sigma")
     d = Sigma.shape[0]
@@ -236,7 +236,7 @@ def nonlinear_eta(d, n, sigma2, response) -> float:
 
     relu(w^Tx): \eta = n/(n + 2d + 3 + 4\sigma^2); linear: n/(n + d + 1 + \sigma^2) (= :func:`optimal_eta`).
     Reference: MHM arXiv 2307.03576 §5 / Thm 3 (the form \Gamma^* = \eta I; the scalar is our derivation,
-    shared/briefs/icl.md §2(c), MC-verified). Assumptions: x ~ N(0, I_d), f independent of x with a
+    docs/icl.md, Derivations; MC-verified). Assumptions: x ~ N(0, I_d), f independent of x with a
     rotation-invariant law, w ~ N(0, I_d).
     """
     d = _check_d(d)
@@ -298,7 +298,7 @@ def zfb_test_error(M, N, Lambda) -> float:
 def zfb_isotropic_error(M, N, d) -> float:
     r"""\Lambda = I: E(\hat y - y)^2 = \frac{d(d+1)}{(N+d+1)^2}\big[(d+1) + N^2/M\big]; floor d(d+1)^2/(N+d+1)^2.
 
-    Reference: ZFB arXiv 2306.09927 Thm 4.2 specialised (shared/briefs/icl.md §3); equals L^* at M = N.
+    Reference: ZFB arXiv 2306.09927 Thm 4.2 specialised (docs/icl.md, Derivations); equals L^* at M = N.
     """
     d = _check_d(d)
     M = _check_n(M, "M")
@@ -313,7 +313,7 @@ def min_norm_ols_excess_risk(d, n, sigma2, tau2=1.0) -> float:
     n >= d+2: \sigma^2 d/(n-d-1);  n <= d-2: \tau^2(d-n) + \sigma^2 n/(d-n-1);  n in {d-1, d, d+1}: +inf
     (expected inverse-Wishart trace diverges: the double-descent peak) when \sigma > 0; \tau^2(d-n)_+ when \sigma = 0.
     Reference: Akyürek et al. arXiv 2211.15661 §4 (OLS baseline); Hastie et al. arXiv 1903.08560 (finite-n
-    inverse-Wishart moments); shared/briefs/icl.md §4.
+    inverse-Wishart moments); docs/icl.md, Derivations.
     """
     d = _check_d(d)
     n = int(_check_n(n, allow_inf=False))
@@ -340,7 +340,7 @@ def bayes_ridge_risk_given_X(X, sigma2, tau2=1.0) -> np.ndarray:
     r"""E[\|\hat w_{ridge} - w\|^2 \mid X] = \sigma^2\,\mathrm{tr}((X^TX + \lambda^* I)^{-1}), \lambda^* = \sigma^2/\tau^2
     (the posterior covariance trace; x ~ N(0, I)). X has shape (..., n, d); returns shape (...).
     Reference: Akyürek et al. arXiv 2211.15661 §4 (Bayes-optimal ridge); Rao–Blackwellised form of
-    shared/briefs/icl.md §4. \sigma = 0 gives \tau^2 (d - rank X).
+    docs/icl.md, Derivations. \sigma = 0 gives \tau^2 (d - rank X).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim < 2:
@@ -359,7 +359,7 @@ def bayes_ridge_risk_given_X(X, sigma2, tau2=1.0) -> np.ndarray:
 def bayes_ridge_risk_mc(d, n, sigma2, tau2=1.0, n_mc=20000, seed=0) -> tuple[float, float]:
     r"""Bayes-ridge excess risk R(n, d, \sigma^2, \tau^2) = \sigma^2 E\,\mathrm{tr}((X^TX + \lambda^* I)^{-1}) by
     Rao–Blackwellised Monte Carlo over X ~ N(0, I)^{n x d}; returns (mean, standard error).
-    Reference: Akyürek et al. arXiv 2211.15661 §4; shared/briefs/icl.md §4 table (d = 8, \sigma^2 = 1/4).
+    Reference: Akyürek et al. arXiv 2211.15661 §4; docs/icl.md, Derivations (d = 8, \sigma^2 = 1/4).
     """
     d = _check_d(d)
     n = int(_check_n(n, allow_inf=False))
@@ -378,7 +378,7 @@ def bayes_ridge_risk_mp(d, n, sigma2, tau2=1.0) -> float:
     m_\gamma(-\mu) = \frac{\sqrt{(1-\gamma+\mu)^2 + 4\gamma\mu} - (1-\gamma+\mu)}{2\gamma\mu}.
 
     \sigma = 0 gives \tau^2 d(1 - 1/\gamma)_+. Biased at small d (-11 % at d = n = 8): use the MC for finite n.
-    Reference: Marchenko–Pastur Stieltjes transform; Akyürek et al. arXiv 2211.15661 §4; shared/briefs/icl.md §4.
+    Reference: Marchenko–Pastur Stieltjes transform; Akyürek et al. arXiv 2211.15661 §4; docs/icl.md, Derivations.
     """
     d = _check_d(d)
     n = _check_n(n, allow_inf=False)
