@@ -27,8 +27,11 @@ Tolerance rules used below (docs/icl.md, "Tolerance rules"; docs/conventions.md)
   same prompts: E[error] = L_te(Gamma_eff) + E[odd^2] exactly, because the odd terms are uncorrelated with the even
   part and the target. Separately, the exact L_te(Gamma_eff) is compared with the prediction at Gamma* within the
   worst-case change :func:`shift_bias_bound` of a quadratic at the measured exact training excess
-  e = max_seeds L(Gamma_eff) - L* (checked <= eps_L·L* as a premise), and the one-step GD predictor x_q^T Gamma* h
-  is run on the same prompts as a Monte-Carlo check of the closed form itself.
+  e_i = L(Gamma_eff,i) - L* of each seed (mean over seeds of the per-seed bounds; max_i e_i <= eps_L·L* is checked
+  as a premise), and the one-step GD predictor x_q^T Gamma* h is run on the same prompts as a Monte-Carlo check of
+  the closed form itself. At the training law itself (m = N, c = 1) the gradient term vanishes and the curvature
+  ratio is 1, so the bound equals the excess and the comparison would be the identity mean_i L_i - L* =
+  mean_i e_i (it failed once by rounding): it is left out there, where the premise covers it.
 """
 from __future__ import annotations
 
@@ -428,10 +431,11 @@ def _c4(pred, meas, ctx):
     for i, m in enumerate(meas["lengths"]):
         checks.append(_shifted_checks(f"test length m = {m}", meas["err"][i], meas["odd"][i], meas["L_gamma_m"][i],
                                       cfg.eval_batch))
-        b = [shift_bias_bound(G, (cfg.Sigma, cfg.n, 0.0), (cfg.Sigma, m, 0.0), e) for e in excess]
-        checks.append(_at_gamma_star_check(f"test length m = {m}: exact loss of Gamma_eff = ZFB Thm 4.2 at Gamma* "
-                                           "(within the optimisation excess)", meas["L_gamma_m"][i], pred["err"][i], b,
-                                           why))
+        if m != cfg.n:  # at the training law the bound is the excess itself: an identity (module docstring)
+            b = [shift_bias_bound(G, (cfg.Sigma, cfg.n, 0.0), (cfg.Sigma, m, 0.0), e) for e in excess]
+            checks.append(_at_gamma_star_check(f"test length m = {m}: exact loss of Gamma_eff = ZFB Thm 4.2 at "
+                                               "Gamma* (within the optimisation excess)", meas["L_gamma_m"][i],
+                                               pred["err"][i], b, why))
         if m in ZFB_CHECK_LENGTHS:
             checks.append(pooled_check(f"test length m = {m}: one-step GD at Gamma* on the same prompts = ZFB Thm 4.2",
                                        pred["err"][i], *meas["gd"][i]))
@@ -482,9 +486,11 @@ def _c5(pred, meas, ctx):
     for i, c in enumerate(meas["scales"]):
         checks.append(_shifted_checks(f"x -> {c:g}·x at test", meas["lsa"][i], meas["odd"][i], meas["L_gamma_c"][i],
                                       cfg.eval_batch))
-        b = [shift_bias_bound(G, train, (c * c * cfg.Sigma, cfg.n, cfg.sigma2), e) for e in excess]
-        checks.append(_at_gamma_star_check(f"x -> {c:g}·x: exact loss of Gamma_eff = L(Gamma*; c^2 Sigma) (within the "
-                                           "optimisation excess)", meas["L_gamma_c"][i], pred["lsa"][i], b, why))
+        if c != 1.0:  # at the training law the bound is the excess itself: an identity (module docstring)
+            b = [shift_bias_bound(G, train, (c * c * cfg.Sigma, cfg.n, cfg.sigma2), e) for e in excess]
+            checks.append(_at_gamma_star_check(f"x -> {c:g}·x: exact loss of Gamma_eff = L(Gamma*; c^2 Sigma) (within "
+                                               "the optimisation excess)", meas["L_gamma_c"][i], pred["lsa"][i], b,
+                                               why))
         if c in GD_CHECK_SCALES:
             checks.append(pooled_check(f"x -> {c:g}·x: one-step GD at Gamma* on the same prompts = L(Gamma*; c^2 Sigma)",
                                        pred["lsa"][i], *meas["gd"][i]))
