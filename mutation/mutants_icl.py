@@ -85,7 +85,8 @@ MUTANTS = [
            "chi = np.stack([np.sqrt(r.chisquare(m - np.arange(p), size=(B, p))) for r in rngs])",
            "chi = np.stack([np.sqrt(r.chisquare(m - 1 - np.arange(p), size=(B, p))) for r in rngs])",
            "Bartlett chi-square degrees of freedom m - 1 - i instead of m - i (a Wishart with m - 1 samples)",
-           "context Gram ~ Wishart(m - 1) divided by m: exact error at Gamma_Z^-1 m = 6 -2.9 %, m = 20 +4.5 %, "
+           "at m = d + 1 = 6 (claim 4's shortest length) the last chi-square has 0 dof and the sampler raises; "
+           "elsewhere the context Gram is Wishart(m - 1) divided by m: exact error at Gamma_Z^-1 m = 20 +4.5 %, "
            "m = 10^4 +0.06 %; OLS error under scaling (m = n = 20) +2.0 %"),
     Mutant("icl-sims-eval-drops-query-noise", S,
            "out[\"eval_loss\"], out[\"eval_loss_sq\"] = _mean_and_square(torch.cat(sq, dim=1) + cfg.sigma2)",
