@@ -139,7 +139,7 @@ def lsa_predict(W_PV: torch.Tensor, W_KQ: torch.Tensor, G: torch.Tensor, x_q: to
 
 def effective_gamma(W_PV: torch.Tensor, W_KQ: torch.Tensor) -> torch.Tensor:
     r"""\Gamma_{eff} = u_y A^T + k u_x^T from u_x = W^{PV}_{d+1,1:d}, u_y = W^{PV}_{d+1,d+1}, A = W^{KQ}_{1:d,1:d},
-    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (docs/icl.md)."""
+    k = W^{KQ}_{d+1,1:d}: the even part of the prediction is x_q^T\Gamma_{eff} h (docs/icl.md, Derivations)."""
     d = W_PV.shape[-1] - 1
     u_x, u_y = W_PV[:, d, :d], W_PV[:, d, d]
     A, k = W_KQ[:, :d, :d], W_KQ[:, d, :d]
@@ -268,23 +268,35 @@ def train(cfg: Config, seeds, *, device, dtype):
 
 def evaluate(W_PV, W_KQ, cfg: Config, gens, seeds, *, device, dtype) -> dict[str, torch.Tensor]:
     """Final metrics per seed: loss on fresh prompts (plain Monte Carlo over prompts and queries), the SPD to the
-    optimal one-step GD predictor on the same prompts, Gamma_eff, odd-term sizes, and the optional test-length / covariate-scaling errors (with min-norm OLS on the same prompts)."""
+    optimal one-step GD predictor x_q^T Gamma* h on the same prompts, the moments of the line fit y_q ~ c·x_q^T Gamma* h
+    (``line_*``: the loss-minimising multiple of Gamma* without any formula), Gamma_eff, odd-term sizes, and the
+    optional test-length / covariate-scaling errors of the layer, of its odd part and of one-step GD at Gamma*
+    (with min-norm OLS on the same prompts)."""
     pdtype = torch.float32 if cfg.prompt_dtype == "float32" else dtype
     d = cfg.d
     out: dict[str, torch.Tensor] = {}
     Gamma_star = torch.as_tensor(optimal_gamma(cfg), device=device, dtype=dtype)
+    Gamma = effective_gamma(W_PV, W_KQ)
     chunk = 8192
-    sq, spd = [], []
+    sq, spd, ys, ss = [], [], [], []
     for start in range(0, cfg.eval_batch, chunk):
         B = min(chunk, cfg.eval_batch - start)
         G, x_q, f_q = sample_prompts(gens, cfg, B, cfg.n, device=device, pdtype=pdtype, dtype=dtype)
         y_hat = lsa_predict(W_PV, W_KQ, G, x_q)
         sq.append((y_hat - f_q) ** 2)
         # Akyürek's SPD to the optimal one-step GD predictor x_q^T Gamma* h on the same prompts (h = G[:d, d])
-        spd.append((y_hat - torch.einsum("sbi,ij,sbj->sb", x_q, Gamma_star, G[..., :d, d])) ** 2)
+        s = torch.einsum("sbi,ij,sbj->sb", x_q, Gamma_star, G[..., :d, d])
+        spd.append((y_hat - s) ** 2)
+        # moments of the line fit y_q ~ c·s: the loss-minimising multiple of Gamma* is E[y_q s] / E[s^2]
+        # (the query noise is independent of s and drops out of E[y_q s])
+        ys.append(f_q * s)
+        ss.append(s * s)
     out["eval_loss"], out["eval_loss_sq"] = _mean_and_square(torch.cat(sq, dim=1) + cfg.sigma2)
     out["spd_opt"], out["spd_opt_sq"] = _mean_and_square(torch.cat(spd, dim=1))
-    Gamma = effective_gamma(W_PV, W_KQ)
+    ys, ss = torch.cat(ys, dim=1), torch.cat(ss, dim=1)
+    out["line_ys"], out["line_ys_sq"] = _mean_and_square(ys)
+    out["line_ss"], out["line_ss_sq"] = _mean_and_square(ss)
+    out["line_ys_ss"] = (ys * ss).mean(dim=1)
     for i in range(d):
         for j in range(d):
             out[f"gamma_{i}_{j}"] = Gamma[:, i, j]
@@ -292,12 +304,17 @@ def evaluate(W_PV, W_KQ, cfg: Config, gens, seeds, *, device, dtype) -> dict[str
     if cfg.eval_lengths or cfg.eval_scales:
         rngs = _numpy_rngs(seeds, 0x1C1)
         for m in cfg.eval_lengths:
-            lsa, _ = _wishart_errors(W_PV, W_KQ, cfg, gens, rngs, m, 1.0, device=device, dtype=dtype)
-            out[f"err_m{m}"], out[f"err_m{m}_sq"] = _mean_and_square(lsa)
+            e = _wishart_errors(W_PV, W_KQ, Gamma, Gamma_star, cfg, gens, rngs, m, 1.0, device=device, dtype=dtype)
+            out[f"err_m{m}"], out[f"err_m{m}_sq"] = _mean_and_square(e["lsa"])
+            out[f"odd_m{m}"], out[f"odd_m{m}_sq"] = _mean_and_square(e["odd"])
+            out[f"gd_m{m}"], out[f"gd_m{m}_sq"] = _mean_and_square(e["gd"])
         for c in cfg.eval_scales:
-            lsa, ols = _wishart_errors(W_PV, W_KQ, cfg, gens, rngs, cfg.n, float(c), device=device, dtype=dtype)
-            out[f"lsa_scale{float(c):g}"], out[f"lsa_scale{float(c):g}_sq"] = _mean_and_square(lsa)
-            out[f"ols_scale{float(c):g}"], out[f"ols_scale{float(c):g}_sq"] = _mean_and_square(ols)
+            e = _wishart_errors(W_PV, W_KQ, Gamma, Gamma_star, cfg, gens, rngs, cfg.n, float(c), device=device,
+                                dtype=dtype)
+            out[f"lsa_scale{float(c):g}"], out[f"lsa_scale{float(c):g}_sq"] = _mean_and_square(e["lsa"])
+            out[f"odd_scale{float(c):g}"], out[f"odd_scale{float(c):g}_sq"] = _mean_and_square(e["odd"])
+            out[f"gd_scale{float(c):g}"], out[f"gd_scale{float(c):g}_sq"] = _mean_and_square(e["gd"])
+            out[f"ols_scale{float(c):g}"], out[f"ols_scale{float(c):g}_sq"] = _mean_and_square(e["ols"])
     return out
 
 
@@ -316,20 +333,29 @@ def _mean_and_square(errors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return errors.mean(dim=1), (errors ** 2).mean(dim=1)
 
 
-def _wishart_errors(W_PV, W_KQ, cfg, gens, rngs, m: int, c: float, *, device, dtype):
-    """Per-prompt squared errors (+ sigma^2 for the integrated query noise), (S, eval_batch), of the LSA at test
-    length m and covariate scale c, and of OLS (m >= d) on the same prompts."""
+def _wishart_errors(W_PV, W_KQ, Gamma, Gamma_star, cfg, gens, rngs, m: int, c: float, *, device, dtype):
+    """Per-prompt (S, eval_batch) at test length m and covariate scale c, on the same prompts: ``lsa``, the layer's
+    squared error (+ sigma^2 for the integrated query noise); ``odd``, its squared difference from its own even part
+    x_q^T Gamma_eff h (the odd terms' share, which the reduced Gamma does not see); ``gd``, the squared error
+    (+ sigma^2) of the one-step GD predictor x_q^T Gamma* h; ``ols``, that of min-norm OLS (m >= d)."""
     d = cfg.d
-    lsa, ols = [], []
+    out = {"lsa": [], "odd": [], "gd": [], "ols": []}
     for start in range(0, cfg.eval_batch, 8192):
         B = min(8192, cfg.eval_batch - start)
         C, x_q, f_q, _ = sample_gram_wishart(gens, rngs, cfg, B, m, device=device, dtype=dtype, scale=c)
         q = torch.cat([x_q, torch.zeros_like(x_q[..., :1])], dim=-1)
         G = (C + q[..., :, None] * q[..., None, :]) / m
-        lsa.append((lsa_predict(W_PV, W_KQ, G, x_q) - f_q) ** 2)
+        h = C[..., :d, d] / m
+        y_hat = lsa_predict(W_PV, W_KQ, G, x_q)
+        out["lsa"].append((y_hat - f_q) ** 2)
+        out["odd"].append((y_hat - torch.einsum("sbi,sij,sbj->sb", x_q, Gamma, h)) ** 2)
+        out["gd"].append((torch.einsum("sbi,ij,sbj->sb", x_q, Gamma_star, h) - f_q) ** 2)
         w_ols = torch.linalg.solve(C[..., :d, :d], C[..., :d, d])
-        ols.append(((x_q * w_ols).sum(-1) - f_q) ** 2)
-    return torch.cat(lsa, 1) + cfg.sigma2, torch.cat(ols, 1) + cfg.sigma2
+        out["ols"].append(((x_q * w_ols).sum(-1) - f_q) ** 2)
+    out = {k: torch.cat(v, 1) for k, v in out.items()}
+    for k in ("lsa", "gd", "ols"):
+        out[k] = out[k] + cfg.sigma2
+    return out
 
 
 def run(config: Config, seeds, *, device="auto", dtype="auto") -> pd.DataFrame:

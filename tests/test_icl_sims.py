@@ -104,6 +104,30 @@ def test_wishart_sampler_matches_direct_prompts():
     assert torch.allclose(f_q, (x_q * w).sum(-1))
 
 
+def test_layer_at_gamma_star_has_no_odd_part_and_equals_one_step_gd():
+    """Weights with u_x = k = 0 and Gamma_eff = Gamma*: the layer is x_q^T Gamma* h, so on the same prompts its odd
+    share is 0, its error equals the one-step GD predictor's at every m and c, and the line fit gives c = 1 exactly
+    on average (E[y_q s] = E[s^2] at the optimum; here within the pooled Monte-Carlo SE)."""
+    cfg = sim.Config(d=3, n=8, sigma2=0.04, spectrum=(1.0, 0.5, 0.25), eval_batch=20000, eval_lengths=(4, 50),
+                     eval_scales=(0.5, 2.0), prompt_dtype="run")
+    d, S = cfg.d, 2
+    W_PV = torch.zeros(S, d + 1, d + 1, dtype=torch.float64)
+    W_KQ = torch.zeros(S, d + 1, d + 1, dtype=torch.float64)
+    W_PV[:, d, d] = 1.0
+    W_KQ[:, :d, :d] = torch.as_tensor(sim.optimal_gamma(cfg)).T
+    out = sim.evaluate(W_PV, W_KQ, cfg, runtime.generators([3, 4]), [3, 4], **F64)
+    for m in cfg.eval_lengths:
+        assert torch.all(out[f"odd_m{m}"] < 1e-20)
+        torch.testing.assert_close(out[f"err_m{m}"], out[f"gd_m{m}"], rtol=1e-12, atol=1e-12)
+    for c in cfg.eval_scales:
+        assert torch.all(out[f"odd_scale{float(c):g}"] < 1e-20)
+    assert torch.all(out["spd_opt"] < 1e-20)
+    N = S * cfg.eval_batch
+    A, B = out["line_ys"].mean().item(), out["line_ss"].mean().item()
+    var = (out["line_ys_sq"].mean() - 2 * out["line_ys_ss"].mean() + out["line_ss_sq"].mean()).item() - (A - B) ** 2
+    assert abs(A / B - 1) <= Z_SUITE * math.sqrt(var / N) / B
+
+
 def test_trained_layer_reduces_loss_and_logs():
     cfg = sim.Config(d=3, n=10, steps=150, batch=256, eval_batch=4096, log_every=50, lr=0.05, init="zfb")
     df = sim.run(cfg, [0, 1], **F64)

@@ -15,7 +15,7 @@ EPS = np.finfo(np.float64).eps
 
 
 def random_spd(d: int, seed: int, log_range: float = 3.0) -> np.ndarray:
-    """Sigma = Q diag(exp(U[-r, r])) Q^T from a seeded QR (brief §5 P3)."""
+    """Sigma = Q diag(exp(U[-r, r])) Q^T from a seeded QR (docs/icl.md, Derivations)."""
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
     lam = np.exp(rng.uniform(-log_range, log_range, size=d))
@@ -86,7 +86,7 @@ def test_scaling_law_identity_prior(p, c):
 
 @given(problems)
 def test_inverse_prior_is_preconditioned_gd(p):
-    """Omega = Sigma^-1: Gamma* = n/(n+d+1+sigma^2)·Sigma^-1 and L* equals the isotropic value (brief §2 b2)."""
+    """Omega = Sigma^-1: Gamma* = n/(n+d+1+sigma^2)·Sigma^-1 and L* equals the isotropic value (docs/icl.md, Derivations)."""
     Sigma, _, n, s2 = _setup(p, omega=False)
     G = th.optimal_gamma(Sigma, n, s2, np.linalg.inv(Sigma))
     want = th.optimal_eta(p["d"], n, s2) * np.linalg.inv(Sigma)
@@ -129,8 +129,8 @@ def test_optimal_loss_monotone_in_n_and_below_zero_predictor(p):
     assert th.optimal_loss(Sigma, np.inf, s2, Omega) == pytest.approx(s2, abs=tol)
 
 
-def test_brief_table_values():
-    """Held-out numbers of shared/briefs/icl.md §2 and §4 (d = 5, n = 20, sigma = 0.1; d = 8, sigma^2 = 1/4)."""
+def test_held_out_table_values():
+    """Held-out numbers of docs/icl.md, Derivations (d = 5, n = 20, sigma = 0.1; d = 8, sigma^2 = 1/4)."""
     assert th.optimal_eta(5, 20, 0.01) == pytest.approx(0.768935, abs=1e-6)
     assert th.optimal_loss(np.eye(5), 20, 0.01) == pytest.approx(1.165325, abs=1e-6)
     ahn = np.diag([1, 1, 0.25, 0.0625, 1])
@@ -138,7 +138,7 @@ def test_brief_table_values():
     assert th.population_loss(0.768935 * np.linalg.inv(ahn), ahn, 20, 0.01) == pytest.approx(0.7759, abs=1e-4)
     assert th.population_loss(0.8 * 0.768935 * np.eye(5), np.eye(5), 20, 0.01) == pytest.approx(1.31911, abs=1e-5)
     assert th.nonlinear_eta(5, 20, 0.01, "relu") == pytest.approx(0.60533, abs=1e-5)
-    # tanh: brief's MC Gamma_fit 0.7786 (moment MC 0.7797, SE ~1e-3); quadrature here is exact to ~1e-10
+    # tanh: a Monte-Carlo Gamma_fit gave 0.7786 (moment MC 0.7797, SE ~1e-3); quadrature here is exact to ~1e-10
     assert th.nonlinear_eta(5, 20, 0.01, "tanh") == pytest.approx(0.7786, abs=2e-3)
     ols = {1: 7.042, 2: 6.100, 4: 4.333, 6: 3.500, 10: 2.000, 12: 0.667, 16: 0.286, 24: 0.133, 40: 0.0645}
     for n, v in ols.items():
@@ -154,8 +154,8 @@ def test_brief_table_values():
 
 
 @pytest.mark.parametrize("n", [1, 4, 8, 16, 40])
-def test_bayes_ridge_mc_matches_brief_table(n):
-    table = {1: 7.040, 4: 4.270, 8: 1.449, 16: 0.264, 40: 0.0639}  # brief §4, MC B = 2e4, SE <= 0.0024
+def test_bayes_ridge_mc_matches_reference_table(n):
+    table = {1: 7.040, 4: 4.270, 8: 1.449, 16: 0.264, 40: 0.0639}  # docs/icl.md table, MC B = 2e4, SE <= 0.0024
     mean, se = th.bayes_ridge_risk_mc(8, n, 0.25, n_mc=20000, seed=3)
     assert abs(mean - table[n]) <= Z_SUITE * math.hypot(se, 0.0024)  # two independent MCs
     assert th.bayes_ridge_risk_mc(8, n, 0.25, n_mc=2000, seed=3) == th.bayes_ridge_risk_mc(8, n, 0.25, n_mc=2000, seed=3)
@@ -190,7 +190,7 @@ def test_nonlinear_forms():
 
 @given(st.integers(1, 8), st.integers(1, 200), st.integers(1, 10**6), st.integers(0, 2**31 - 1))
 def test_zfb_theorem_42_equals_population_loss(d, N, M, seed):
-    """ZFB Thm 4.2 (paper's form) = the general loss formula with n <- M at Gamma_Z^-1 (brief P7)."""
+    """ZFB Thm 4.2 (paper's form) = the general loss formula with n <- M at Gamma_Z^-1."""
     Lam = random_spd(d, seed, 2.0)
     Lam = np.diag(np.linalg.eigvalsh(Lam))  # ZFB state Thm 4.2 for any Lambda; diagonal keeps cond tame
     G = th.zfb_gamma(Lam, N)
