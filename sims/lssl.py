@@ -507,7 +507,7 @@ def equivalence_run(config: EquivalenceConfig, seeds, *, device="cpu", dtype=tor
     r"""Max relative gaps ``scan_vs_conv_<method>``, ``toeplitz_vs_conv_<method>`` (relative to max|y|) and
     ``squaring_vs_naive_<method>`` (kernels, relative to max|K|) per seed; the impulse response of feature 0
     through both views by time step (``kernel_conv``, ``kernel_scan``, bilinear). Forward Euler uses
-    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (brief P1)."""
+    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (property P1, docs/lssl.md)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)

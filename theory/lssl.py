@@ -1,6 +1,6 @@
 r"""Closed forms and float64 references for linear state-space layers (LSSL) and HiPPO memory.
 
-Convention (the brief's, S4's and the repo's): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
+Convention (S4's and state-spaces/s4's; docs/lssl.md): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
 with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
 matrix here is already in the stable sign. Discrete steps are :math:`x_k = \bar A x_{k-1} + \bar B u_k`, with
 :math:`x_k \approx x(t_k)` after consuming :math:`u_k`; second-order methods are second order only when
@@ -165,7 +165,7 @@ def spectral_radius(A) -> float:
 
 def check_growth(A_bar, L: int, *, name: str = "A_bar") -> None:
     r"""Refuse a recurrence whose powers grow: :math:`\rho(\bar A)^L > ` GROWTH_LIMIT raises ValueError naming
-    ``name``. Forward Euler needs :math:`|1+\Delta\lambda|<1` for every eigenvalue (LSSL Table, brief §1)."""
+    ``name``. Forward Euler needs :math:`|1+\Delta\lambda|<1` for every eigenvalue (docs/lssl.md, discretizations)."""
     rho = spectral_radius(A_bar)
     if rho > 1.0 and L * math.log(rho) > math.log(GROWTH_LIMIT):
         raise ValueError(
@@ -440,7 +440,7 @@ def quadrature(breakpoints: Sequence[float] = (), n_panels: int = 32, n_nodes: i
 def legendre_coefficients(f: Callable, N: int, t: float = 1.0, *, breakpoints: Sequence[float] = ()) -> np.ndarray:
     r"""HiPPO-LegS coefficients :math:`c_n(t) = \int_0^1 f(ts)\varphi_n(s)\,ds`, n < N: the exact solution of
     :math:`\dot c = \tfrac1t(Ac + Bf)` with :math:`c(0)=f(0)e_0`. ``breakpoints`` are kinks of :math:`s\mapsto f(ts)`.
-    Reference: HiPPO arXiv 2008.07669 Thm 2 (LegS); brief §2."""
+    Reference: HiPPO arXiv 2008.07669 Thm 2 (LegS)."""
     if N < 1:
         raise ValueError(f"N={N} must be >= 1")
     s, w = quadrature(breakpoints, n_nodes=max(128, N + 1))
@@ -454,7 +454,7 @@ def legendre_projection_error(f: Callable, N, *, breakpoints: Sequence[float] = 
     Non-increasing in N (nested subspaces) in exact arithmetic; computed from the residual at the quadrature nodes,
     so it is accurate to about :math:`10^{-15}\|f\|` rather than :math:`\sqrt{\epsilon}\|f\|`. For a function with
     k bounded derivatives HiPPO Prop. 6 bounds it by :math:`O(N^{-k+1/2})`; the observed rate for a
-    :math:`C^{k-1}` kink (e.g. :math:`|x-\tfrac12|`, k=1) is :math:`N^{-k-1/2}` (brief §2).
+    :math:`C^{k-1}` kink (e.g. :math:`|x-\tfrac12|`, k=1) is :math:`N^{-k-1/2}` (docs/lssl.md, finding 2).
     Reference: HiPPO arXiv 2008.07669 Prop. 6.
     """
     Ns = np.atleast_1d(np.asarray(N))
@@ -487,7 +487,7 @@ def hippo_reconstruct(x, kind: str, s) -> np.ndarray:
     - ``legs`` (LTI, HTTYH's reading): :math:`\sum_n x_n\sqrt{2n+1}P_n(2e^{-s}-1)`, s >= 0, error weighted by
       :math:`e^{-s}`.
 
-    Reference: HiPPO arXiv 2008.07669 App. D; HTTYH arXiv 2206.12037 §3-4; brief §2 "Reconstruction formulas".
+    Reference: HiPPO arXiv 2008.07669 App. D; HTTYH arXiv 2206.12037 §3-4.
     """
     x = np.asarray(x, dtype=np.float64)
     s = np.atleast_1d(np.asarray(s, dtype=np.float64))
@@ -569,7 +569,7 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
     (:math:`\mathrm{MSE}/\mathrm{Var}(y)`) on the training and the test sequences, both over the positions
     k >= ``start`` (use ``start = lag``: before it the target is padding and the input's jump at k = 0 is inside
     the window).
-    Reference: brief §5 (HTTYH arXiv 2206.12037 delay task; LSSL-fixed, LSSL App. B).
+    Reference: HTTYH arXiv 2206.12037 (delay task); LSSL-fixed, LSSL App. B.
     """
     K = krylov_matrix(A_bar, B_bar, np.shape(u_train)[-1])
 
