@@ -79,8 +79,8 @@ MUTANTS = [
     Mutant(
         id="lssl-sims-orders-midpoint-offset",
         file=S,
-        old='            k = torch.arange(1, K + 1, device=device, dtype=dtype) - (0.5 if sampling == "midpoint" else 0.0)',
-        new='            k = torch.arange(1, K + 1, device=device, dtype=dtype) - (0.45 if sampling == "midpoint" else 0.0)',
+        old='dtype=dtype) - (0.5 if sampling == "midpoint" else 0.0)',
+        new='dtype=dtype) - (0.45 if sampling == "midpoint" else 0.0)',
         description="midpoint samples taken at t_k - 0.45 dt instead of t_k - dt/2",
         moves="lssl.2 local order of bilinear and ZOH with midpoint samples 2.000 -> 0.988 (8 seeds)"),
     Mutant(

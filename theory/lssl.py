@@ -1,7 +1,7 @@
 r"""Closed forms and float64 references for linear state-space layers (LSSL) and HiPPO memory.
 
-Convention (S4's and state-spaces/s4's; docs/lssl.md): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
-with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
+Convention (S4's and state-spaces/s4's; docs/lssl.md): the continuous SSM is :math:`\dot x = Ax + Bu`,
+:math:`y = Cx + Du` with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
 matrix here is already in the stable sign. Discrete steps are :math:`x_k = \bar A x_{k-1} + \bar B u_k`, with
 :math:`x_k \approx x(t_k)` after consuming :math:`u_k`; second-order methods are second order only when
 :math:`u_k` is the cell-midpoint sample (or cell average), and first order with endpoint samples.
