@@ -15,6 +15,7 @@ draws, which made per-seed slopes scatter by ±0.2 before).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -40,6 +41,10 @@ PICARD_RATE = 4.0
 PICARD_SELECT = 100.0
 """lssl.7 compares the Picard error only at depths where it is >= this many times the discretization floor, so the
 floor moves it by <= 1 / PICARD_SELECT = 1 % (the check's tolerance)."""
+CLOSED_FORM_KINDS = ("legs", "legt", "fout", "random")
+"""State matrices of the closed-form (untrained) delay run: its many seeds give the memory effects their power
+(FouT's rel-MSE, 5e-4, is only 2x under the 1e-3 threshold: with the trained run's 6 seeds the one-sided t bound
+(t = 11.2) missed it in two of three replicates)."""
 DELAY_THRESHOLD = 1e-3
 """HiPPO memory threshold on the closed-form read-out's test rel-MSE (LSSL/HTTYH delay task)."""
 RANDOM_FLOOR = 0.3
@@ -76,6 +81,8 @@ def setup(size: str) -> dict:
                                                     norm_N=16), mid),
             "delay": (sims.run, sims.Config(N=64, L=512, lag=256, n_train=4, n_test=4, steps=60, lr=0.05,
                                             log_every=10), list(range(8))),
+            "closed_form": (sims.run, sims.Config(kinds=CLOSED_FORM_KINDS, N=64, L=512, lag=256, n_train=4,
+                                                  n_test=2, steps=0, record_outputs=False), mid),
             "picard": (sims.picard_run, sims.PicardConfig(depth=22, dt=5e-3, n_halvings=2), mid),
         }
     if size == "report":
@@ -87,6 +94,8 @@ def setup(size: str) -> dict:
             "legs": (sims.legs_run, sims.LegsConfig(Ls=(256, 512, 1024, 2048)), mid),
             "delay": (sims.run, sims.Config(N=64, L=1024, lag=256, n_train=8, n_test=8, steps=100),
                       list(range(6))),
+            "closed_form": (sims.run, sims.Config(kinds=CLOSED_FORM_KINDS, N=64, L=1024, lag=256, n_train=3,
+                                                  n_test=2, steps=0, record_outputs=False), mid),
             "picard": (sims.picard_run, sims.PicardConfig(), mid),
         }
     return {
@@ -99,6 +108,8 @@ def setup(size: str) -> dict:
         "legs": (sims.legs_run, sims.LegsConfig(N=128, Ls=(256, 512, 1024, 2048), Ns_projection=(8, 16, 32, 64, 128)),
                  mid),
         "delay": (sims.run, sims.PRESETS["gpu"], seeds),
+        "closed_form": (sims.run, dataclasses.replace(sims.PRESETS["gpu"], kinds=CLOSED_FORM_KINDS, steps=0,
+                                                      record_outputs=False), mid),
         "picard": (sims.picard_run, sims.PicardConfig(depth=40, dt=2e-4), mid),
     }
 
@@ -410,14 +421,17 @@ def _band_delays(df, config, fit, kind):
 
 def _measure_delay(ctx):
     df, config = _run(ctx, "delay")
-    out = {"lstsq": {k: _scalar(df, f"lstsq_rel_mse_{k}").tolist() for k in config.kinds},
+    cf, cf_config = _run(ctx, "closed_form")
+    out = {"lstsq": {k: _scalar(cf, f"lstsq_rel_mse_{k}").tolist() for k in cf_config.kinds},
            "trained": {k: _scalar(df, f"test_rel_mse_{k}").tolist() for k in config.kinds},
-           "lstsq_delay": {k: _band_delays(df, config, "lstsq", k).tolist() for k in WINDOWED if k in config.kinds},
+           "lstsq_delay": {k: _band_delays(cf, cf_config, "lstsq", k).tolist() for k in WINDOWED
+                           if k in cf_config.kinds},
            "trained_delay": {k: _band_delays(df, config, "trained", k).tolist() for k in HIPPO
                              if k in config.kinds},
            "band": (config.L, config.lag, config.freq)}
     out["note"] = ("trained test rel-MSE after {} Adam steps: ".format(config.steps) + ", ".join(
-        f"{k} {np.mean(v):.2g}" for k, v in out["trained"].items()) + "; closed form on the same data: " + ", ".join(
+        f"{k} {np.mean(v):.2g}" for k, v in out["trained"].items()) + "; closed form ({} seeds): ".format(
+        len(out["lstsq"]["legt"])) + ", ".join(
         f"{k} {np.mean(v):.2g}" for k, v in out["lstsq"].items()) + "; fitted delays (steps, lag {}): ".format(
         config.lag) + ", ".join(f"trained {k} {np.mean(v):.3f}" for k, v in out["trained_delay"].items()) + ", "
         + ", ".join(f"closed-form {k} {np.mean(v):.4f}" for k, v in out["lstsq_delay"].items()))
@@ -427,11 +441,16 @@ def _measure_delay(ctx):
 def _compare_delay(pred, meas, ctx):
     """Delays: the fitted delay of a read-out whose in-band relative error is sqrt(eps) can sit at most
     theory.delay_resolution(eps) steps from its true delay, so the closed-form read-out of each windowed HiPPO
-    matrix must realise the theory's delay to within that resolution at the theory's own rel-MSE (0.002 steps for
-    LegT, ~0.35 for FouT at report size), and the trained models, per seed, to within the resolution at their
-    measured rel-MSE plus t·SE; a one-step error in the delay (target, band or read-out) moves them by 1 step.
+    matrix must realise the theory's delay to within that resolution at its rel-MSE (theory data: the theory's
+    rel-MSE; simulator: the worst seed's; 0.002-0.004 steps for LegT, ~0.35 for FouT at report size), and the
+    trained models' mean to within t·SE plus the resolution at their mean rel-MSE; a one-step error in the delay
+    (target, band or read-out) moves them by 1 step, and the thresholds do not see it (LegT's rel-MSE rises from
+    2e-8 to 1e-4).
     Thresholds (memory, random floor, trained bound, ordering) are effects: the one-sided t bound of the mean of
-    log10 rel-MSE over seeds must clear the threshold."""
+    log10 rel-MSE over seeds must clear the threshold. History: with the closed form taken from the 6-seed trained
+    run, the HiPPO memory effect failed in the replicates --seed-offset 1000 and 2000 (FouT at 5.2e-4, bound -2.91
+    against -3: t(5) = 11.2 times SE 0.033; 3000 failed one lssl.6 check too); the closed form now comes from its own 16-seed run without
+    training (2 s of CPU), t(15) = 5.2."""
     checks = []
     hippo = [k for k in HIPPO if k in pred["lstsq"]]
     L, lag, freq = meas["band"]
@@ -444,11 +463,12 @@ def _compare_delay(pred, meas, ctx):
                             pred["delay_tol"][k], f"theory.delay_resolution at its rel-MSE {pred['lstsq'][k]:.1e}",
                             "close", resolution=pred["delay_tol"][k], resolution_units="steps"))
     for k, taus in meas["lstsq_delay"].items():
-        tol = pred["delay_tol"][k]
+        eps = max(meas["lstsq"][k])
+        tol = theory.delay_resolution(L, lag, freq, eps)
         worst = float(max(taus, key=lambda v: abs(v - pred["delay"])))
         checks.append(Check(f"closed-form read-out, {k} (simulator, worst seed): fitted delay (steps)",
-                            pred["delay"], worst, tol, "theory.delay_resolution at the theory's rel-MSE "
-                            f"{pred['lstsq'][k]:.1e}", "close", resolution=tol, resolution_units="steps"))
+                            pred["delay"], worst, tol, f"theory.delay_resolution at its worst rel-MSE {eps:.1e}",
+                            "close", resolution=tol, resolution_units="steps"))
     if hippo:
         worst_kind = np.max([np.log10(meas["lstsq"][k]) for k in hippo], axis=0)
         checks.append(effect_check(f"closed-form read-out on simulator data, worst of {'/'.join(hippo)}: "
