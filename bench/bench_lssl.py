@@ -129,7 +129,7 @@ def main():
         runtime.set_determinism(torch.device("cuda"))
         conv_vs_scan(device="cuda")
         layer_throughput(device="cuda", batch=8)
-        layer_throughput(device="cuda", L=16384, batch=8)  # the long-sequence GPU throughput size
+        layer_throughput(device="cuda", L=16384, batch=8)  # the GPU throughput size of docs/lssl.md
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-"""Error of y(T) against the exact continuous output vs step size, per discretization and input sampling
-(claim lssl.2): theory slopes as lines, simulation as the geometric mean over seeds with each seed as a thin line."""
+"""Largest error over the common grid times against the exact continuous output vs step size, per discretization
+and input sampling (claim lssl.2): theory slopes as lines, simulation as the geometric mean over seeds with each
+seed as a thin line."""
 from __future__ import annotations
 
 import numpy as np
@@ -44,7 +45,7 @@ def draw(data):
                                                 else r"$u_k=u((k-\frac{1}{2})\Delta)$"))
         if sampling == "endpoint":  # same labels in both panels; the endpoint panel has room below its curves
             ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel(r"$|y_K - y(T)|\,/\,\max_j|a_j|$")
+    axes[0].set_ylabel(r"$\max_j|y_{k_j} - y(t_j)|\,/\,\max_i|a_i|$")
     fig.suptitle(f"Discretization orders (random stable A, N={data['N']}, T=2): second order needs midpoint samples",
                  fontsize=10)
     fig.tight_layout()

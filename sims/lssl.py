@@ -59,6 +59,17 @@ def _check_dts(dts, T):
         _check_pos("dts", d, 0.0, T)
         if abs(T / d - round(T / d)) > 1e-9:
             raise ValueError(f"dts={dts!r}: T/dt must be an integer (T={T}, dt={d})")
+        if abs(max(dts) / d - round(max(dts) / d)) > 1e-9:
+            raise ValueError(f"dts={dts!r}: max(dts)/dt must be an integer (every grid contains the coarsest)")
+
+
+def _common_grid(dts, T):
+    """Times j·max(dts), j = 1..T/max(dts) (on every grid), and for each dt the step indices k (t_k = k·dt, k >= 1)
+    that land on them, as 0-based positions of x_k in a run of T/dt steps."""
+    coarse = max(dts)
+    n = int(round(T / coarse))
+    t = coarse * np.arange(1, n + 1)
+    return t, [np.arange(1, n + 1) * int(round(coarse / d)) - 1 for d in dts]
 
 
 def _check_pos(name, value, low=0.0, high=math.inf, closed=False):
@@ -333,7 +344,8 @@ def delay_lstsq_torch(A_bar, B_bar, u_train, y_train, u_test, y_test, start: int
     r"""Closed-form (C, D) by least squares on the layer's own features (theory.delay_lstsq, batched over seeds and
     features): the trained model and its oracle share one evaluation path. The normal equations are accumulated in
     float64 over chunks of ``chunk`` sequences (memory O(chunk·H·N·L) instead of O(n·H·N·L)) and solved with the
-    relative ridge theory.RIDGE, as in theory.delay_lstsq. Returns the test rel-MSE, shape (S, H)."""
+    relative ridge theory.RIDGE, as in theory.delay_lstsq. Returns the test rel-MSE, shape (S, H), and the read-out
+    (C, D), shapes (S, H, N) and (S, H)."""
     L = u_train.shape[-1]
     K = krylov(A_bar, B_bar, L)  # (S, H, N, L)
     S, H, N, _ = K.shape
@@ -359,7 +371,20 @@ def delay_lstsq_torch(A_bar, B_bar, u_train, y_train, u_test, y_test, start: int
         err = err + ((pred - y) ** 2).sum(-1)
     y_all = y_test[..., start:].double()
     n = y_all[0].numel()
-    return (err / n / y_all.var(dim=(1, 2), unbiased=False)[:, None]).to(u_test.dtype)
+    rel = (err / n / y_all.var(dim=(1, 2), unbiased=False)[:, None]).to(u_test.dtype)
+    return rel, theta[..., :-1, 0].to(u_test.dtype), theta[..., -1, 0].to(u_test.dtype)
+
+
+def transfer_function(A_bar, B_bar, C, D, omegas):
+    r"""Frequency response :math:`H(\omega) = C(I - e^{-i\omega}\bar A)^{-1}\bar B + D` of each (seed, feature)
+    at the angular frequencies ``omegas`` (radians per step, a 1-D tensor); shape (S, H, len(omegas)), complex."""
+    N = A_bar.shape[-1]
+    cdtype = torch.complex128 if A_bar.dtype == torch.float64 else torch.complex64
+    z = torch.exp(-1j * omegas.to(cdtype))[:, None, None]
+    eye = torch.eye(N, dtype=cdtype, device=A_bar.device)
+    M = eye - z * A_bar.to(cdtype)[..., None, :, :]  # (S, H, n, N, N)
+    x = torch.linalg.solve(M, B_bar.to(cdtype)[..., None, :, None].expand(M.shape[:-1] + (1,)))[..., 0]
+    return (x * C.to(cdtype)[..., None, :]).sum(-1) + D.to(cdtype)[..., None]
 
 
 def build_delay_model(config: Config, gens, *, device, dtype) -> LSSL:
@@ -382,7 +407,9 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     Metrics per seed (``<kind>`` in config.kinds): ``train_rel_mse_<kind>`` by step (learning curve),
     ``test_rel_mse_<kind>`` after training, ``lstsq_rel_mse_<kind>`` (closed-form C, D at the initial dt, the
     oracle), ``dt_<kind>`` (learned step); with ``record_outputs`` also ``y_<kind>``, ``target`` and ``input`` by
-    time step for the first test sequence. Loss and errors are MSE/Var(y) over positions k >= lag.
+    time step for the first test sequence; ``H_re_<fit>_<kind>``, ``H_im_<fit>_<kind>`` by band index j (fit
+    ``trained`` or ``lstsq``): the frequency response of the layer at the input's frequencies 2 pi j / L,
+    1 <= j <= freq·L/lag (theory.delay_band). Loss and errors are MSE/Var(y) over positions k >= lag.
     """
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
@@ -392,7 +419,9 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     start = config.lag
     with torch.no_grad():
         A_bar, B_bar = model.discrete()
-        lstsq = delay_lstsq_torch(A_bar, B_bar, u_tr, y_tr, u_te, y_te, start)
+        lstsq, C_ls, D_ls = delay_lstsq_torch(A_bar, B_bar, u_tr, y_tr, u_te, y_te, start)
+        omegas = torch.as_tensor(theory.delay_band(config.L, config.lag, config.freq), device=device)
+        H_ls = transfer_function(A_bar, B_bar, C_ls, D_ls, omegas)
     groups = [{"params": [model.C, model.D], "lr": config.lr}]
     if config.lr_dt > 0:
         groups.append({"params": [model.log_dt], "lr": config.lr_dt})
@@ -415,6 +444,7 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
     with torch.no_grad():
         y_hat = model(u_te[:, :, None, :].expand(-1, -1, len(config.kinds), -1), config.mode)
         test = _rel_mse(y_hat, y_te, start)
+        H_tr = transfer_function(*model.discrete(), model.C, model.D, omegas)
     curve = torch.stack(curve, dim=-1)  # (S, H, n_log)
     metrics_steps, metrics = {}, {}
     for h, kind in enumerate(config.kinds):
@@ -422,7 +452,12 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64):
         metrics[f"test_rel_mse_{kind}"] = test[:, h]
         metrics[f"lstsq_rel_mse_{kind}"] = lstsq[:, h]
         metrics[f"dt_{kind}"] = torch.exp(model.log_dt.detach()[:, h])
-    frames = [runtime.long_table(seeds, metrics), runtime.long_table(seeds, metrics_steps, config.log_steps)]
+    band = {}
+    for h, kind in enumerate(config.kinds):
+        for fit, H in (("trained", H_tr), ("lstsq", H_ls)):
+            band[f"H_re_{fit}_{kind}"], band[f"H_im_{fit}_{kind}"] = H[:, h].real, H[:, h].imag
+    frames = [runtime.long_table(seeds, metrics), runtime.long_table(seeds, metrics_steps, config.log_steps),
+              runtime.long_table(seeds, band, range(1, omegas.shape[0] + 1))]
     if config.record_outputs:
         outs = {"input": u_te[:, 0], "target": y_te[:, 0]}
         outs.update({f"y_{kind}": y_hat[:, 0, h] for h, kind in enumerate(config.kinds)})
@@ -472,7 +507,7 @@ def equivalence_run(config: EquivalenceConfig, seeds, *, device="cpu", dtype=tor
     r"""Max relative gaps ``scan_vs_conv_<method>``, ``toeplitz_vs_conv_<method>`` (relative to max|y|) and
     ``squaring_vs_naive_<method>`` (kernels, relative to max|K|) per seed; the impulse response of feature 0
     through both views by time step (``kernel_conv``, ``kernel_scan``, bilinear). Forward Euler uses
-    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (the forward-Euler stability region)."""
+    min(dt, 0.9·min_lambda(-2 Re lambda/|lambda|^2)) so that it is stable (property P1, docs/lssl.md)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)
@@ -547,27 +582,11 @@ class OrdersConfig:
         _check_pos("margin", self.margin, 0.0, 1e3)
 
 
-def _sinusoid_exact(A, B, C, amps, omegas, phases, T: float):
-    """Exact y(T) per seed (torch version of theory.sinusoid_response, batched): one augmented exponential."""
-    S, N = B.shape
-    m = amps.shape[1]
-    M = torch.zeros(S, N + 2 * m, N + 2 * m, dtype=A.dtype, device=A.device)
-    M[:, :N, :N] = A
-    z0 = torch.zeros(S, N + 2 * m, dtype=A.dtype, device=A.device)
-    for j in range(m):
-        M[:, :N, N + 2 * j] = B * amps[:, j, None]
-        M[:, N + 2 * j, N + 2 * j + 1] = omegas[:, j]
-        M[:, N + 2 * j + 1, N + 2 * j] = -omegas[:, j]
-        z0[:, N + 2 * j] = torch.sin(phases[:, j])
-        z0[:, N + 2 * j + 1] = torch.cos(phases[:, j])
-    state = (torch.linalg.matrix_exp(T * M) @ z0[..., None])[..., 0]
-    return (C * state[:, :N]).sum(-1)
-
-
 @cpu_threads
 def orders_run(config: OrdersConfig, seeds, *, device="cpu", dtype=torch.float64):
-    r"""``err_<method>_<sampling>`` by step index i (dt = config.dts[i]): |y_K - y(T)| / max_j |a_j| with the LSSL
-    scan of K = T/dt steps, and ``exact_yT``."""
+    r"""``err_<method>_<sampling>`` by step index i (dt = config.dts[i]): max_j |y(t_j) - y_exact(t_j)| / max|a|
+    over the times t_j = j·max(dts) common to every grid, with the LSSL scan of T/dt steps; the exact continuous
+    output comes from the float64 closed form theory.sinusoid_output."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)
@@ -577,23 +596,29 @@ def orders_run(config: OrdersConfig, seeds, *, device="cpu", dtype=torch.float64
     amps = runtime.randn(gens, (config.n_tones,), device=device, dtype=dtype)
     omegas = 0.5 + 2.5 * runtime.rand(gens, (config.n_tones,), device=device, dtype=dtype)
     phases = 2 * math.pi * runtime.rand(gens, (config.n_tones,), device=device, dtype=dtype)
-    y_T = _sinusoid_exact(A, B, C, amps, omegas, phases, config.T)
+    t_common, idx = _common_grid(config.dts, config.T)
+    as_np = [v.detach().cpu().numpy().astype(np.float64) for v in (A, B, C, amps, omegas, phases)]
+    exact = torch.as_tensor(np.stack([theory.sinusoid_output(*(v[i] for v in as_np), t_common)
+                                      for i in range(len(gens))]), device=device, dtype=dtype)
     scale = amps.abs().amax(-1)
     errs = {f"err_{m}_{s}": [] for m in config.methods for s in config.samplings}
-    for dt in config.dts:
+    for dt, keep in zip(config.dts, idx):
         K = int(round(config.T / dt))
+        keep = torch.as_tensor(keep, device=device)
         for sampling in config.samplings:
             k = torch.arange(1, K + 1, device=device, dtype=dtype) - (0.5 if sampling == "midpoint" else 0.0)
             u = (amps[:, :, None] * torch.sin(omegas[:, :, None] * (k * dt) + phases[:, :, None])).sum(1)
             for method in config.methods:
                 A_bar, B_bar = discretize(A, B, torch.full((len(gens),), dt, device=device, dtype=dtype), method)
                 x = torch.zeros_like(B)
-                for j in range(K):  # the recurrent view: only the final state is needed
+                ys = []
+                for j in range(K):  # the recurrent view
                     x = (A_bar @ x[..., None])[..., 0] + B_bar * u[:, j, None]
-                errs[f"err_{method}_{sampling}"].append(((C * x).sum(-1) - y_T).abs() / scale)
+                    ys.append((C * x).sum(-1))
+                y = torch.stack(ys, dim=-1)[:, keep]
+                errs[f"err_{method}_{sampling}"].append((y - exact).abs().amax(-1) / scale)
     metrics = {name: torch.stack(v, dim=-1) for name, v in errs.items()}
-    return pd.concat([runtime.long_table(seeds, metrics, range(len(config.dts))),
-                      runtime.long_table(seeds, {"exact_yT": y_T})], ignore_index=True)
+    return runtime.long_table(seeds, metrics, range(len(config.dts)))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -634,8 +659,9 @@ def gated_recurrence(z, u):
 @cpu_threads
 def gating_run(config: GatingConfig, seeds, *, device="cpu", dtype=torch.float64):
     r"""``gate_vs_scan`` and ``gate_vs_conv``: max|gated RNN - LSSL(A=-1, B=1, C=1, D=0, backward Euler,
-    dt=e^z)| / max|x| per seed; ``ode_err`` by step index: sup-error of the gated RNN with z = log dt against the
-    exact solution of x' = -x + u for a smooth tone u (backward Euler: first order)."""
+    dt=e^z)| / max|x| per seed; ``ode_err`` by step index: max error of the gated RNN with z = log dt over the
+    times j·max(dts) common to every grid, against the exact solution of x' = -x + u for a smooth tone u
+    (theory.sinusoid_output, float64)."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)
@@ -651,18 +677,18 @@ def gating_run(config: GatingConfig, seeds, *, device="cpu", dtype=torch.float64
                    "gate_vs_conv": (layer(u, "conv") - x_gate).abs().flatten(1).amax(1) / scale}
     omega = 1.0 + 2.0 * runtime.rand(gens, (1,), device=device, dtype=dtype)
     phase = 2 * math.pi * runtime.rand(gens, (1,), device=device, dtype=dtype)
+    t_common, idx = _common_grid(config.dts, config.T)
+    w_np, p_np = (v.detach().cpu().numpy().astype(np.float64)[:, 0] for v in (omega, phase))
+    exact = torch.as_tensor(np.stack([theory.sinusoid_output([[-1.0]], [1.0], [1.0], [1.0], [w_np[i]], [p_np[i]],
+                                                             t_common) for i in range(S)]), device=device, dtype=dtype)
     errs = []
-    for dt in config.dts:
+    for dt, keep in zip(config.dts, idx):
         K = int(round(config.T / dt))
         t = dt * torch.arange(1, K + 1, device=device, dtype=dtype)
         u_ode = torch.sin(omega * t + phase)  # endpoint samples: the gate consumes u(t_k) at step k
         z_dt = torch.full((S, 1), math.log(dt), device=device, dtype=dtype)
         x = gated_recurrence(z_dt, u_ode[:, None, None])[:, 0, 0]
-        # exact x(t) of x' = -x + sin(w t + p), x(0) = 0
-        w, p = omega, phase
-        transient = torch.exp(-t) * (torch.sin(p) - w * torch.cos(p))
-        exact = (torch.sin(w * t + p) - w * torch.cos(w * t + p) - transient) / (1 + w * w)
-        errs.append((x - exact).abs().amax(-1))
+        errs.append((x[:, torch.as_tensor(keep, device=device)] - exact).abs().amax(-1))
     metrics_steps = {"ode_err": torch.stack(errs, dim=-1)}
     return pd.concat([runtime.long_table(seeds, metrics),
                       runtime.long_table(seeds, metrics_steps, range(len(config.dts)))], ignore_index=True)
@@ -849,16 +875,22 @@ class PicardConfig:
 
     depth: int = 30  # number of layers
     T: float = 2.0  # horizon
-    dt: float = 1e-3  # step (T/dt must be an integer)
+    dt: float = 1e-3  # finest step (T/dt must be an integer)
+    n_halvings: int = 3  # the stack also runs at dt·2^i, i = 1..n_halvings (discretization order of the stack)
     mode: str = "conv"  # view used by every layer
 
     def __post_init__(self):
         _check_int("depth", self.depth, 1, 1000)
         _check_pos("T", self.T, 0.0, 100.0)
-        _check_pos("dt", self.dt, 0.0, self.T)
-        if abs(self.T / self.dt - round(self.T / self.dt)) > 1e-9:
-            raise ValueError(f"dt={self.dt}: T/dt must be an integer (T={self.T})")
+        _check_int("n_halvings", self.n_halvings, 1, 20)
+        _check_pos("dt", self.dt, 0.0, self.T / 2**self.n_halvings)
+        _check_dts(self.dts, self.T)
         _check_choice("mode", self.mode, MODES)
+
+    @property
+    def dts(self) -> tuple:
+        """Steps dt·2^i, i = 0..n_halvings (finest first)."""
+        return tuple(self.dt * 2**i for i in range(self.n_halvings + 1))
 
     @property
     def n_steps(self) -> int:
@@ -867,33 +899,55 @@ class PicardConfig:
 
 @cpu_threads
 def picard_run(config: PicardConfig, seeds, *, device="cpu", dtype=torch.float64):
-    r"""``sup_err`` by depth l = 0..depth: sup_k |x^{(l)}(t_k) - x(t_k)| against the DOP853 reference
-    (theory.picard_ode_solution); layer l solves x' = -x + u^{(l)}, x(0) = x0, with u^{(l)} = f(t, x^{(l-1)}) as
-    the cell average of its two endpoint values (LSSL App. C.1.3: u_k is the cell average), x^{(0)} = x0.
-    x0 ~ U[-1, 1] and phi ~ U[0, 2 pi) per seed."""
+    r"""``sup_err`` by depth l = 0..depth: sup_k |x^{(l)}(t_k) - x(t_k)| at the finest step against the DOP853
+    reference (theory.picard_ode_solution); ``iterate_err_<i>`` by depth, at step config.dts[i]: the largest gap
+    between the layer-l output and the exact continuous Picard iterate x^{(l)} (theory.picard_iterates) at the
+    times common to every step; ``x0`` and ``phase``: the problem of each seed. Layer l solves x' = -x + u^{(l)},
+    x(0) = x0, with u^{(l)} = f(t, x^{(l-1)}) as the cell average of its two endpoint values (LSSL App. C.1.3: u_k
+    is the cell average), x^{(0)} = x0. x0 ~ U[-1, 1] and phi ~ U[0, 2 pi) per seed."""
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
     gens = runtime.generators(seeds, device)
-    S, K = len(gens), config.n_steps
+    S = len(gens)
     x0 = 2 * runtime.rand(gens, (1,), device=device, dtype=dtype)[:, 0] - 1
     phase = 2 * math.pi * runtime.rand(gens, (1,), device=device, dtype=dtype)[:, 0]
-    t = config.dt * torch.arange(K + 1, device=device, dtype=dtype)
-    ref = torch.as_tensor(theory.picard_ode_solution(x0.cpu().numpy().astype(np.float64),
-                                                     phase.cpu().numpy().astype(np.float64), t.cpu().numpy()),
-                          device=device, dtype=dtype)
-    one = torch.ones(S, 1, 1, device=device, dtype=dtype)
-    layer = LSSL(-one[..., None], one, one, torch.zeros(S, 1, device=device, dtype=dtype),
-                 torch.full((S, 1), math.log(config.dt), device=device, dtype=dtype), "bilinear")
-    x = x0[:, None].expand(S, K + 1)
-    errs = [(x - ref).abs().amax(-1)]
+    x0_np, phase_np = (v.cpu().numpy().astype(np.float64) for v in (x0, phase))
+    t_common, _ = _common_grid(config.dts, config.T)
+    t_common = np.concatenate([[0.0], t_common])
+    exact = torch.as_tensor(theory.picard_iterates(x0_np, phase_np, t_common, config.depth), device=device,
+                            dtype=dtype)
+    metrics_depth = {}
+    for i, dt in enumerate(config.dts):
+        K = int(round(config.T / dt))
+        stride = int(round(max(config.dts) / dt))
+        t = dt * torch.arange(K + 1, device=device, dtype=dtype)
+        outs = _picard_stack(x0, phase, t, dt, config)
+        metrics_depth[f"iterate_err_{i}"] = torch.stack([(x[:, ::stride] - exact[:, l]).abs().amax(-1)
+                                                         for l, x in enumerate(outs)], dim=-1)
+        if i == 0:
+            ref = torch.as_tensor(theory.picard_ode_solution(x0_np, phase_np, t.cpu().numpy()), device=device,
+                                  dtype=dtype)
+            metrics_depth["sup_err"] = torch.stack([(x - ref).abs().amax(-1) for x in outs], dim=-1)
+    return pd.concat([runtime.long_table(seeds, metrics_depth, range(config.depth + 1)),
+                      runtime.long_table(seeds, {"x0": x0, "phase": phase})], ignore_index=True)
+
+
+def _picard_stack(x0, phase, t, dt: float, config: PicardConfig) -> list:
+    """Outputs x^{(0..depth)} of the stack on the grid t (S, K + 1), each (S, K + 1) with x^{(l)}(0) = x0."""
+    S, K1 = x0.shape[0], t.shape[0]
+    one = torch.ones(S, 1, 1, device=x0.device, dtype=x0.dtype)
+    layer = LSSL(-one[..., None], one, one, torch.zeros(S, 1, device=x0.device, dtype=x0.dtype),
+                 torch.full((S, 1), math.log(dt), device=x0.device, dtype=x0.dtype), "bilinear")
+    x = x0[:, None].expand(S, K1)
+    outs = [x]
     with torch.no_grad():
         for _ in range(config.depth):
             f = torch.sin(3 * x) + torch.cos(t + phase[:, None])  # the position-wise nonlinearity
             u = 0.5 * (f[:, 1:] + f[:, :-1])
             y = layer(u[:, None, None], config.mode, x0=x0[:, None, None, None])[:, 0, 0]
             x = torch.cat([x0[:, None], y], dim=-1)
-            errs.append((x - ref).abs().amax(-1))
-    return runtime.long_table(seeds, {"sup_err": torch.stack(errs, dim=-1)}, range(config.depth + 1))
+            outs.append(x)
+    return outs
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Exact identities and property tests of theory/lssl.py (float64): the brief's P1-P9, P11 and bad input."""
+"""Exact identities and property tests of theory/lssl.py (float64): properties P1-P9, P11 of docs/lssl.md and bad input."""
 from __future__ import annotations
 
 import math
@@ -17,7 +17,7 @@ STABLE = ("backward_euler", "bilinear", "zoh")
 
 
 def stable_system(seed: int, N: int, margin: float):
-    """Brief §4 generator: A = M - (alpha(M) + m) I with M ~ N(0, 1/N); B, C ~ N(0, 1)."""
+    """Random stable generator (docs/lssl.md): A = M - (alpha(M) + m) I with M ~ N(0, 1/N); B, C ~ N(0, 1)."""
     rng = np.random.default_rng(seed)
     return T.random_stable(N, rng, margin), rng.standard_normal(N), rng.standard_normal(N), rng
 
@@ -37,7 +37,7 @@ def test_P1_recurrence_equals_convolution_equals_toeplitz(system, L, method):
     A, B, C, rng = stable_system(seed, N, margin)
     dt = math.exp(log_dt)
     if method == "forward_euler":
-        dt = fe_stable_dt(A, dt)  # brief P1: forward Euler only where |1 + dt lambda| < 1
+        dt = fe_stable_dt(A, dt)  # P1: forward Euler only where |1 + dt lambda| < 1
     A_bar, B_bar = T.discretize(A, B, dt, method)
     u = rng.standard_normal((2, L))
     x0 = rng.standard_normal(N)
@@ -47,7 +47,7 @@ def test_P1_recurrence_equals_convolution_equals_toeplitz(system, L, method):
     y_toep = (T.toeplitz_output(T.krylov_kernel(A_bar, B_bar, C, L), u.T).T + D * u
               + T.krylov_kernel(A_bar, A_bar @ x0, C, L))
     scale = np.max(np.abs(y_rec))
-    # brief §4: rtol 1e-10 in float64 (observed <= 4e-15)
+    # docs/lssl.md: rtol 1e-10 in float64 (observed <= 4e-15)
     assert np.max(np.abs(y_rec - y_conv)) <= 1e-10 * scale
     assert np.max(np.abs(y_toep - y_conv)) <= 1e-10 * scale
 
@@ -59,7 +59,7 @@ def test_P2_squaring_equals_naive_powers(system, L, method):
     A_bar, B_bar = T.discretize(A, B, math.exp(log_dt), method)
     K_sq = T.krylov_matrix(A_bar, B_bar, L, algorithm="squaring")
     K_nv = T.krylov_matrix(A_bar, B_bar, L, algorithm="naive")
-    # brief P2: 1e-12 relative to the largest column (observed 2e-16); squaring reorders log2(L) products
+    # P2: 1e-12 relative to the largest column (observed 2e-16); squaring reorders log2(L) products
     assert np.max(np.abs(K_sq - K_nv)) <= 1e-12 * np.max(np.abs(K_nv))
     np.testing.assert_allclose(T.krylov_kernel(A_bar, B_bar, C, L), C @ K_nv, rtol=0,
                                atol=1e-12 * np.max(np.abs(C @ K_nv)) + 1e-300)
@@ -83,12 +83,12 @@ def test_P4_gating_lemma(z):
     a_be, b_be = T.gating_lemma(z)
     a_gate, b_gate = T.sigmoid_gate(z)
     A_bar, B_bar = T.discretize(np.array([[-1.0]]), np.array([1.0]), math.exp(z), "backward_euler")
-    # brief P4: 1e-14 relative (a few ulps of 1/(1+e^z))
+    # P4: 1e-14 relative (a few ulps of 1/(1+e^z))
     assert abs(a_be - a_gate) <= 1e-14 * a_gate and abs(b_be - b_gate) <= 1e-14 * b_gate
     assert abs(A_bar[0, 0] - a_gate) <= 1e-14 * a_gate and abs(B_bar[0] - b_gate) <= 1e-14 * b_gate
 
 
-def test_P4_gating_lemma_value_from_the_brief():
+def test_P4_gating_lemma_value_at_z_1_7():
     assert T.gating_lemma(1.7)[0] == pytest.approx(0.154465265083535, abs=1e-15)
     assert T.gating_lemma(1.7)[1] == pytest.approx(0.845534734916465, abs=1e-15)
 
@@ -106,14 +106,14 @@ def test_P5_zoh_kernel_is_the_cell_integral_and_bilinear_is_midpoint():
     K = T.krylov_kernel(*T.discretize(A, B, dt, "zoh"), C, L)
     x, w = np.polynomial.legendre.leggauss(20)
     cells = np.array([np.sum(w * dt / 2 * h(k * dt + dt / 2 * (x + 1))) for k in range(L)])
-    assert np.max(np.abs(K - cells)) <= 1e-12 * np.max(np.abs(cells))  # brief P5: 1e-12 (observed 5e-15)
+    assert np.max(np.abs(K - cells)) <= 1e-12 * np.max(np.abs(cells))  # P5: 1e-12 (observed 5e-15)
     dts = [0.04, 0.02, 0.01, 0.005]
     errs = []
     for d in dts:
         n = int(round(0.4 / d))
         Kb = T.krylov_kernel(*T.discretize(A, B, d, "bilinear"), C, n)
         errs.append(np.max(np.abs(Kb / d - h((np.arange(n) + 0.5) * d))))
-    assert abs(loglog_slope(dts, errs).slope - 2.0) <= 0.25  # brief §4: slope ±0.25
+    assert abs(loglog_slope(dts, errs).slope - 2.0) <= 0.25  # docs/lssl.md: slope ±0.25
 
 
 @pytest.mark.parametrize("method,sampling,order", [
@@ -131,7 +131,7 @@ def test_P6_end_to_end_orders(method, sampling, order):
         u = sum(a * np.sin(o * t + p) for a, o, p in zip(amps, omegas, phases))
         y = T.lssl_recurrence(*T.discretize(A, B, dt, method), C, 0.0, u)
         errs.append(abs(y[-1] - y_T))
-    assert abs(loglog_slope(dts, errs).slope - order) <= 0.25  # brief §4: slopes ±0.25
+    assert abs(loglog_slope(dts, errs).slope - order) <= 0.25  # docs/lssl.md: slopes ±0.25
 
 
 @given(st.integers(1, 128), st.floats(math.log(1e-4), math.log(1e2)), st.sampled_from(T.KINDS),
@@ -148,7 +148,7 @@ def test_P7_hippo_contractive_and_legs_identity(N, log_dt, kind, method):
         assert np.max(np.abs(A + A.T + np.eye(N) + np.outer(B, B))) <= 10 * N * EPS
 
 
-def test_legs_small_case_from_the_brief():
+def test_legs_small_case_N4():
     A, B = T.hippo("legs", 4)
     r = np.sqrt
     expected = -np.array([[1, 0, 0, 0], [r(3), 2, 0, 0], [r(5), r(15), 3, 0], [r(7), r(21), r(35), 4]])
@@ -159,7 +159,7 @@ def test_legs_small_case_from_the_brief():
 
 def test_legs_forward_euler_blows_up_but_bilinear_does_not():
     A, B = T.hippo("legs", 32)
-    assert np.linalg.norm(T.discretize(A, B, 10.0, "forward_euler")[0], 2) > 1e3  # brief: 6.5e3
+    assert np.linalg.norm(T.discretize(A, B, 10.0, "forward_euler")[0], 2) > 1e3  # 6.5e3
     assert np.linalg.norm(T.discretize(A, B, 10.0, "bilinear")[0], 2) <= 1 + 1e-12
 
 
@@ -177,7 +177,7 @@ def test_legt_forms_are_similar_and_lagt_fout_structure():
     B_lmu = (2 * n + 1) * (-1.0) ** n
     A, B = T.hippo("legt", N)
     S = np.diag((-1.0) ** n * np.sqrt(2 * n + 1))
-    # brief §2: the LMU form -A_lmu, B_lmu and the normalised form are similar through S
+    # the LMU form -A_lmu, B_lmu and the normalised form are similar through S
     np.testing.assert_allclose(np.linalg.solve(S, -A_lmu @ S), A, atol=1e-12)
     np.testing.assert_allclose(np.linalg.solve(S, B_lmu), B, atol=1e-12)
     A, B = T.hippo("lagt", 3)
@@ -210,7 +210,7 @@ def test_P8_projection_rate_is_N_to_minus_k_minus_half(k, f):
     Ns = np.array([4, 8, 16, 32, 64])
     e = T.legendre_projection_error(f, Ns, breakpoints=[0.5])
     slope = loglog_slope(Ns, e).slope
-    assert abs(slope - (-(k + 0.5))) <= 0.3  # brief P8: ±0.3; Prop. 6 only promises -(k - 1/2)
+    assert abs(slope - (-(k + 0.5))) <= 0.3  # P8: ±0.3; Prop. 6 only promises -(k - 1/2)
     if k == 1:
         np.testing.assert_allclose(e, [3.608e-2, 1.128e-2, 3.779e-3, 1.303e-3, 4.552e-4], rtol=2e-3)
 
@@ -224,7 +224,7 @@ def test_P9_legs_ode_state_equals_projection_coefficients():
     t0 = 1e-3
     c0 = T.legendre_coefficients(f, N, t0)
     sol = solve_ivp(lambda t, c: (A @ c + B * f(t)) / t, (t0, 1.0), c0, method="Radau", rtol=1e-12, atol=1e-14)
-    # brief P9: 1e-9 (observed 8e-12 with Radau at rtol 1e-11)
+    # P9: 1e-9 (observed 8e-12 with Radau at rtol 1e-11)
     np.testing.assert_allclose(sol.y[:, -1], T.legendre_coefficients(f, N, 1.0), rtol=0, atol=1e-9)
 
 
@@ -264,7 +264,7 @@ def test_P11_legt_delay_readout_and_reconstruction():
         # (error 2.9e-2 at t = 1.2, 1.9e-3 from t = 2 on, N = 16), so compare from t = 2
         k = np.arange(2000, L)
         errs.append(np.max(np.abs(y[k] - _tones((k + 1) * dt - 1.0))))
-    assert errs[1] < 1e-2  # brief P11: < 1e-2 at N = 16 for <= 3.7 cycles per window
+    assert errs[1] < 1e-2  # P11: < 1e-2 at N = 16 for <= 3.7 cycles per window
     assert errs[0] >= errs[1] >= errs[2] * 0.999
     # the whole window: u(t - s) from the state at one time
     N = 32
@@ -285,7 +285,7 @@ def test_fout_reconstruction_interior_error_decays():
         A, B = T.hippo("fout", N)
         x = T.krylov_matrix(*T.discretize(A, B, dt, "bilinear"), L)[:, ::-1] @ u
         errs.append(np.sqrt(np.mean((T.hippo_reconstruct(x, "fout", s) - _tones(L * dt - s)) ** 2)))
-    assert errs[1] < errs[0] < 0.1  # brief: ~1/N interior decay
+    assert errs[1] < errs[0] < 0.1  # ~1/N interior decay
 
 
 def test_delay_closed_form_separates_hippo_from_random():

@@ -1,7 +1,7 @@
 r"""Closed forms and float64 references for linear state-space layers (LSSL) and HiPPO memory.
 
-Convention (S4's and the repo's): the continuous SSM is :math:`\dot x = Ax + Bu`, :math:`y = Cx + Du`
-with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
+Convention (S4's and state-spaces/s4's; docs/lssl.md): the continuous SSM is :math:`\dot x = Ax + Bu`,
+:math:`y = Cx + Du` with a *stable* (negative) :math:`A`. LSSL App. D and HiPPO write :math:`\dot x = -Ax + Bu` with positive A; every
 matrix here is already in the stable sign. Discrete steps are :math:`x_k = \bar A x_{k-1} + \bar B u_k`, with
 :math:`x_k \approx x(t_k)` after consuming :math:`u_k`; second-order methods are second order only when
 :math:`u_k` is the cell-midpoint sample (or cell average), and first order with endpoint samples.
@@ -121,6 +121,64 @@ def discretize(A, B, dt, method: str, alpha: float | None = None):
     A_bar = np.linalg.solve(lhs, I + (1.0 - a) * dt * A)
     B_bar = dt * np.linalg.solve(lhs, B)
     return A_bar, B_bar
+
+
+SAMPLINGS = ("endpoint", "midpoint", "cell_average")
+"""Input samples u_k of step k (cell (t_{k-1}, t_k]): u(t_k), u(t_k - dt/2), or the cell average (LSSL App. C.1.3)."""
+
+
+def discretization_order(method: str, sampling: str, alpha: float | None = None) -> tuple[int, str]:
+    r"""Global order p of the LSSL output, :math:`|y_k - y(t_k)| = O(\Delta^p)` on a fixed horizon for smooth
+    input, and the reason, for a discretization ``method`` fed the input samples ``sampling``.
+
+    One step maps :math:`x(t_{k-1})` to :math:`\bar A x(t_{k-1}) + \bar B u_k`, while the exact flow is
+    :math:`e^{\Delta A}x(t_{k-1}) + \int_0^\Delta e^{sA}B u(t_k - s)\,ds`. The local error is the sum of
+
+    - the state part :math:`\bar A - e^{\Delta A}`: :math:`O(\Delta^2)` for GBT(:math:`\alpha`) with
+      :math:`\alpha \ne \tfrac12` (it is :math:`(\alpha-\tfrac12)\Delta^2A^2 + O(\Delta^3)`), :math:`O(\Delta^3)`
+      for bilinear (a Padé (1,1) approximant of the exponential), 0 for ZOH;
+    - the input part, a one-point quadrature of the convolution integral: :math:`\bar B u_k` with
+      :math:`\bar B = \Delta B + O(\Delta^2)` is exact to :math:`O(\Delta^3)` only when :math:`\bar B` carries
+      the :math:`\tfrac12\Delta^2 AB` term (bilinear, ZOH) *and* :math:`u_k` is the cell midpoint or cell average
+      (the midpoint rule); an endpoint sample :math:`u(t_k)` is a one-sided rectangle rule, :math:`O(\Delta^2)` per
+      step.
+
+    K = T/Δ local errors of order :math:`\Delta^{p+1}` add up to a global :math:`O(\Delta^p)` (the method is
+    stable: :math:`\|\bar A^k\|` bounded on the horizon). So p = 2 for bilinear, ZOH and GBT(½) with midpoint or
+    cell-average samples, and p = 1 for every other combination. ``zoh_euler`` (:math:`\bar B = \Delta B`) is
+    first order with any samples.
+
+    Reference: LSSL arXiv 2110.13985 eq. (3) and App. C.1.3 (u_k the cell average); Hairer, Nørsett, Wanner,
+    *Solving ODEs I*, §II.3 (local to global error).
+    """
+    if method not in METHODS:
+        raise ValueError(f"method={method!r} is not valid; use one of {METHODS}")
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling={sampling!r} is not valid; use one of {SAMPLINGS}")
+    if method == "gbt":
+        if alpha is None or not (0.0 <= float(alpha) <= 1.0):
+            raise ValueError(f"alpha={alpha} must be given in [0, 1] with method='gbt'")
+        symmetric = float(alpha) == 0.5
+    elif alpha is not None:
+        raise ValueError(f"alpha={alpha} is only valid with method='gbt' (got method={method!r})")
+    else:
+        symmetric = method in ("bilinear", "zoh")
+    if not symmetric:
+        why = ("B_bar = dt·B drops the dt^2·AB/2 term of the input integral" if method == "zoh_euler" else
+               "A_bar - exp(dt·A) = (alpha - 1/2)·dt^2·A^2 + O(dt^3): the state update is only first order")
+        return 1, why
+    if sampling == "endpoint":
+        return 1, "u_k = u(t_k) is a one-sided rectangle rule for the input integral: O(dt^2) per step"
+    return 2, "the state update is O(dt^3) per step and u_k at the cell midpoint is the midpoint rule: O(dt^3)"
+
+
+def order_bias_bound(rate: float, dt: float) -> float:
+    r"""Bound on the pre-asymptotic bias of a local order :math:`\log_2(e(2\Delta)/e(\Delta))` when the error is
+    :math:`e(\Delta) = c\Delta^p(1 + r\Delta + O(\Delta^2))` and :math:`|r| \le` ``rate`` (the fastest time
+    scale of the problem: the largest :math:`|\lambda(A)|` or input frequency):
+    :math:`\log_2\frac{1 + 2r\Delta}{1 + r\Delta} \le r\Delta/\ln 2`. ``dt`` is the finer step of the pair."""
+    rate, dt = _positive(rate, "rate"), _positive(dt, "dt")
+    return rate * dt / math.log(2.0)
 
 
 def spectral_radius(A) -> float:
@@ -567,6 +625,36 @@ def sinusoid_response(A, B, C, amps, omegas, phases, T: float) -> float:
     return float(np.asarray(C) @ state[:N])
 
 
+def sinusoid_output(A, B, C, amps, omegas, phases, t) -> np.ndarray:
+    r"""Exact :math:`y(t) = C\int_0^t e^{(t-s)A}B u(s)\,ds` at every time in ``t`` for
+    :math:`u(s) = \sum_j a_j\sin(\omega_j s+\phi_j)` and :math:`x(0)=0`: the augmented linear system of
+    :func:`sinusoid_response`, propagated exactly (no discretization error): on an evenly spaced ``t`` by powers of
+    one exponential :math:`e^{hM}` (rounding grows like k·eps), else one exponential per time. Shape ``(len(t),)``."""
+    A = _square(A)
+    N = A.shape[0]
+    amps, omegas, phases = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (amps, omegas, phases))
+    m = amps.size
+    M = np.zeros((N + 2 * m, N + 2 * m))
+    M[:N, :N] = A
+    z0 = np.zeros(N + 2 * m)
+    for j in range(m):
+        M[:N, N + 2 * j] = np.asarray(B, dtype=np.float64) * amps[j]
+        M[N + 2 * j, N + 2 * j + 1] = omegas[j]
+        M[N + 2 * j + 1, N + 2 * j] = -omegas[j]
+        z0[N + 2 * j], z0[N + 2 * j + 1] = math.sin(phases[j]), math.cos(phases[j])
+    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    steps = np.diff(t)
+    if t.size > 2 and np.allclose(steps, steps[0], rtol=1e-12, atol=0.0):
+        E = sla.expm(steps[0] * M)
+        states = np.empty((t.size, M.shape[0]))
+        states[0] = sla.expm(t[0] * M) @ z0
+        for k in range(1, t.size):
+            states[k] = E @ states[k - 1]
+    else:
+        states = np.stack([sla.expm(tk * M) @ z0 for tk in t])
+    return states[:, :N] @ np.asarray(C, dtype=np.float64)
+
+
 # --------------------------------------------------------------------------------------------------------------
 # the gating lemma (LSSL Lemma 3.1)
 
@@ -1008,6 +1096,51 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
             "test_rel_mse": rel_mse(u_test, y_test)}
 
 
+def transfer_function(A_bar, B_bar, C, D, omegas) -> np.ndarray:
+    r"""Frequency response :math:`H(\omega) = \sum_{k\ge0} C\bar A^k\bar B e^{-i\omega k} + D =
+    C(I - e^{-i\omega}\bar A)^{-1}\bar B + D` of the discrete layer at the angular frequencies ``omegas``
+    (radians per step). Assumes :math:`\rho(\bar A) < 1` or :math:`e^{i\omega}` off the spectrum."""
+    A_bar = _square(A_bar, "A_bar")
+    N = A_bar.shape[0]
+    I = np.eye(N)
+    B_bar = np.asarray(B_bar, dtype=np.float64)
+    return np.array([np.asarray(C) @ np.linalg.solve(I - np.exp(-1j * w) * A_bar, B_bar)
+                     for w in np.atleast_1d(omegas)]) + D
+
+
+def delay_band(L: int, lag: int, freq: float) -> np.ndarray:
+    r"""Angular frequencies (radians per step) :math:`\omega_j = 2\pi j/L`, :math:`1\le j\le\lfloor
+    \mathrm{freq}\cdot L/\mathrm{lag}\rfloor`, of :func:`whitesignal` on the delay task (dt = 1/lag)."""
+    n_freq = int(math.floor(freq * L / lag))
+    if n_freq < 1:
+        raise ValueError(f"freq={freq} admits no frequency for L={L}, lag={lag}; need freq·L/lag >= 1")
+    return 2 * math.pi * np.arange(1, n_freq + 1) / L
+
+
+def delay_response(lag: float, omegas) -> np.ndarray:
+    r"""Frequency response of the ideal delay :math:`y_k = u_{k-\mathrm{lag}}`: :math:`e^{-i\omega\,\mathrm{lag}}`."""
+    return np.exp(-1j * np.asarray(omegas, dtype=np.float64) * float(lag))
+
+
+def fitted_delay(H, omegas, lag_guess: float) -> float:
+    r"""Delay (in steps) of a response H on the band ``omegas``: the least-squares slope through the origin of the
+    phase of :math:`H e^{i\omega\,\mathrm{lag}_0}` against :math:`-\omega`, plus :math:`\mathrm{lag}_0` =
+    ``lag_guess``; exact for :math:`H = g\,e^{-i\omega\tau}` with :math:`|\omega(\tau-\mathrm{lag}_0)| < \pi`
+    on the band."""
+    omegas = np.asarray(omegas, dtype=np.float64)
+    phase = np.angle(np.asarray(H) * np.exp(1j * omegas * lag_guess))
+    return float(lag_guess - np.sum(omegas * phase) / np.sum(omegas * omegas))
+
+
+def delay_resolution(L: int, lag: int, freq: float, rel_mse: float) -> float:
+    r"""How far (in steps) the fitted delay of a read-out with in-band relative error :math:`\sqrt{\epsilon}`
+    (:math:`\epsilon` = ``rel_mse``) can sit from its true delay: a phase error :math:`|\delta_j| \le
+    \sqrt\epsilon` per frequency moves the weighted slope by at most :math:`\sqrt\epsilon\sum|\omega_j|/
+    \sum\omega_j^2 \le \sqrt\epsilon/\omega_{\rm rms}`."""
+    w = delay_band(L, lag, freq)
+    return float(math.sqrt(_positive(rel_mse, "rel_mse")) * np.sum(w) / np.sum(w * w))
+
+
 def random_stable(N: int, rng: np.random.Generator, margin: float = 0.5) -> np.ndarray:
     r"""Random stable A: :math:`M - (\alpha(M)+m)I` with :math:`M_{ij}\sim\mathcal N(0,1/N)` and spectral abscissa
     :math:`\alpha(M)=\max\mathrm{Re}\,\lambda(M)`, so :math:`\max\mathrm{Re}\,\lambda(A) = -m` exactly.
@@ -1096,6 +1229,46 @@ def picard_ode_solution(x0, phase, t) -> np.ndarray:
     sol = solve_ivp(lambda tt, x: -x + picard_forcing(tt, x, phase), (float(t[0]), float(t[-1])), x0,
                     method="DOP853", t_eval=t, rtol=1e-12, atol=1e-14)
     return sol.y
+
+
+def picard_iterates(x0, phase, t, depth: int) -> np.ndarray:
+    r"""The exact continuous Picard iterates of :math:`\dot x = -x + f(t, x)`, :math:`x(0)=x_0`:
+    :math:`x^{(0)}\equiv x_0` and :math:`\dot x^{(\ell)} = -x^{(\ell)} + f(t, x^{(\ell-1)})`,
+    :math:`x^{(\ell)}(0) = x_0`, which is what an order-1 LSSL layer (A = -1, B = C = 1) computes in continuous time
+    from the previous layer's output. The stack is one lower-triangular ODE system, solved by DOP853 with rtol
+    1e-12 for every problem at once. Shape (len(x0), depth + 1, len(t)).
+    Reference: LSSL arXiv 2110.13985 Lemma 3.2, Thm 4, Lemma C.2."""
+    from scipy.integrate import solve_ivp
+
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
+        raise ValueError(f"depth={depth!r} must be an integer >= 0")
+    x0 = np.atleast_1d(np.asarray(x0, dtype=np.float64))
+    phase = np.broadcast_to(np.asarray(phase, dtype=np.float64), x0.shape)
+    t = np.asarray(t, dtype=np.float64)
+    S = x0.size
+    out = np.empty((S, depth + 1, t.size))
+    out[:, 0] = x0[:, None]
+    if depth == 0:
+        return out
+
+    def rhs(tt, z):
+        x = z.reshape(depth, S)
+        prev = np.concatenate([x0[None], x[:-1]], axis=0)
+        return (-x + picard_forcing(tt, prev, phase[None])).ravel()
+
+    sol = solve_ivp(rhs, (float(t[0]), float(t[-1])), np.tile(x0, depth), method="DOP853", t_eval=t,
+                    rtol=1e-12, atol=1e-14)
+    out[:, 1:] = sol.y.reshape(depth, S, t.size).transpose(1, 0, 2)
+    return out
+
+
+def picard_errors(x0, phase, t, depth: int) -> np.ndarray:
+    r"""Exact Picard error by depth: :math:`\sup_{t}|x^{(\ell)}(t) - x(t)|` over the times ``t`` for
+    :math:`\ell = 0..\mathrm{depth}` (:func:`picard_iterates` against :func:`picard_ode_solution`).
+    Shape (len(x0), depth + 1)."""
+    it = picard_iterates(x0, phase, t, depth)
+    ref = picard_ode_solution(x0, phase, t)
+    return np.abs(it - ref[:, None, :]).max(-1)
 
 
 def picard_envelope(depth, M: float, lipschitz: float, T: float) -> np.ndarray:
