@@ -214,24 +214,22 @@ def _relu_rf(cfg, seeds, device, dtype, m):
 
 
 GRAM_DTYPE = torch.float32
-"""Precision of the per-chunk products F^T F of float64 runs; every sum across chunks, the ridge and the solve stay
-float64. A chunk's product rounds each entry to ~sqrt(rows)·2^-24 of sum|F_i F_j|; tests/test_hierarchical_sims.py
-shows the resulting change of every metric is under 1 % of its seed standard deviation (the claims' tolerances are
-multiples of the standard error over seeds), at 1.6-1.8x the speed of a float64 Gram."""
+"""Precision of the per-block products F^T F of float64 runs; the features, F^T y, every sum across blocks, the ridge
+and the solve stay float64. A block's product carries a relative error of ~sqrt(rows)·2^-24 of sum|F_i F_j|;
+tests/test_hierarchical_speed.py shows the resulting change of every metric is under 1 % of its seed standard
+deviation (the claims' tolerances are multiples of the standard error over seeds)."""
 FEATURE_ROWS = 1024
 """Rows per feature block: a (seeds, rows, m1) block at d = 48 and 16 seeds is 167 MB in float64 (the data chunk of
 4096 rows would be 670 MB). Blocks split D1's chunks without changing the data drawn."""
 
 
-def _gram_upper(F, block=512):
-    r"""The block upper triangle (row blocks i <= column blocks j) of :math:`F^\top F`, (S, m, m), zero below the
-    diagonal blocks. Blocks skip the mirrored half: about (1/2 + block/2m) of the full product's work."""
-    m = F.shape[-1]
-    G = F.new_zeros(F.shape[0], m, m)
+def _add_gram_upper(G, F, block=512):
+    r"""G += the block upper triangle (row blocks i <= column blocks j) of :math:`F^\top F` (G is (S, m, m); its part
+    below the diagonal blocks is never touched). Blocks skip the mirrored half: about (1/2 + block/2m) of the full
+    product's work."""
     Ft = F.transpose(-1, -2)
-    for i in range(0, m, block):
-        G[:, i:i + block, i:] = Ft[:, i:i + block] @ F[..., i:]
-    return G
+    for i in range(0, F.shape[-1], block):
+        G[:, i:i + block, i:] += Ft[:, i:i + block] @ F[..., i:]
 
 
 def _symmetric(G_upper):
@@ -241,8 +239,8 @@ def _symmetric(G_upper):
 
 def streamed_ridge(features, problem, n_grid, ridge, *, solver="ridge", gd_steps=2000):
     r"""Ridge weights :math:`u_n = (F^\top F/n + \xi I)^{-1}F^\top y/n` at every n of ``n_grid`` from one pass over
-    D1, with :math:`\xi = \mathrm{ridge}\cdot\mathrm{tr}(F^\top F/n)/m`; F^T F accumulated chunk by chunk (upper
-    triangle; per-chunk products in GRAM_DTYPE for float64 runs, sums in the run's dtype).
+    D1, with :math:`\xi = \mathrm{ridge}\cdot\mathrm{tr}(F^\top F/n)/m`; F^T F (its upper triangle, each block's
+    product in GRAM_DTYPE for float64 runs) and F^T y summed block by block in the run's dtype.
     ``solver='gd'`` runs gradient descent with weight decay on the same objective instead (WNL's stage 1).
 
     Returns U of shape (S, m, len(n_grid)).
@@ -258,13 +256,11 @@ def streamed_ridge(features, problem, n_grid, ridge, *, solver="ridge", gd_steps
             for lo in range(start, stop, FEATURE_ROWS):
                 hi = min(stop, lo + FEATURE_ROWS)
                 F = features(x[:, lo:hi])
-                Fg = F.to(GRAM_DTYPE) if F.dtype == torch.float64 else F
-                Gc, bc = _gram_upper(Fg).to(F.dtype), F.transpose(-1, -2) @ y[:, lo:hi].unsqueeze(-1)
                 if G is None:
-                    G, b = Gc, bc
-                else:
-                    G.add_(Gc)
-                    b.add_(bc)
+                    G = x.new_zeros(x.shape[0], F.shape[-1], F.shape[-1])
+                    b = x.new_zeros(x.shape[0], F.shape[-1], 1)
+                _add_gram_upper(G, F.to(GRAM_DTYPE) if F.dtype == torch.float64 else F)
+                b += F.transpose(-1, -2) @ y[:, lo:hi, None]
             done += stop - start
             start = stop
             if targets and done == targets[0]:
