@@ -31,9 +31,10 @@ from pathlib import Path
 from claims import load_claims
 from claims.core import Claim, Context
 from sims import SYSTEMS, runtime
-from sims.store import REPO_ROOT, config_dict, system_of
+from sims.store import config_dict
 
-COSTS_PATH = REPO_ROOT / "reports" / "run_costs.json"
+COSTS_FILE = "run_costs.json"
+"""Beside the validation report (claims.report.REPORT_DIR)."""
 COST_DRIFT = 1.5
 """The cost table is rewritten only when a run is new or its time moved by more than this factor: the order needs
 rough costs, and a warm or repeated validation must leave the tracked file untouched."""
@@ -145,9 +146,11 @@ class Costs:
     """Estimated seconds per run: stored manifests of the same run (any code version), the committed table, or
     the median known cost of the same simulator."""
 
-    def __init__(self, ctx: Context, systems: Iterable[str], path: Path = COSTS_PATH):
-        self.path = path
-        self.table = json.loads(path.read_text()) if path.exists() else {}
+    def __init__(self, ctx: Context, systems: Iterable[str], path: Path | None = None):
+        from claims import report
+
+        self.path = path or report.REPORT_DIR / COSTS_FILE
+        self.table = json.loads(self.path.read_text()) if self.path.exists() else {}
         self.known = {k: v["wall_s"] for k, v in self.table.items()}
         self.function = {k: v["function"] for k, v in self.table.items()}
         device_type = ctx.torch_device.type
@@ -198,7 +201,7 @@ def _worker(req: Request, device: str, root: str) -> str:
 
 
 def prefetch(claims: Sequence[Claim], ctx: Context, n_jobs: int | None = None, *, write_costs: bool = False,
-             costs_path: Path = COSTS_PATH) -> dict:
+             costs_path: Path | None = None) -> dict:
     """Fill the store with every run ``claims`` need, longest first on ``n_jobs`` worker processes (CPU only; on a
     GPU the runs stay in the claims' own process). Returns counts and the time it took."""
     n_jobs = ctx.n_jobs if n_jobs is None else n_jobs
