@@ -6,13 +6,23 @@ VENV       := .venv
 VENV_PY    := $(VENV)/bin/python
 PYTHON     ?= $(VENV_PY)
 BOOTSTRAP  ?= python3.11
-SYSTEMS    ?= icl lssl admm grokking hierarchical
+# Every registered system (sims.SYSTEMS; sims/__init__.py imports nothing, so any python3 reads it before set-up).
+SYSTEMS    ?= $(shell PYTHONPATH=$(CURDIR) python3 -c 'import sims; print(*sims.SYSTEMS)')
 JOBS       ?= 2
 # pytest-xdist workers for the test suite when the interpreter has xdist (the venv does; a bare python3 may not).
 TEST_WORKERS ?= 2
 XDIST = $$($(PYTHON) -c 'import xdist' 2>/dev/null && echo "-n $(TEST_WORKERS) --dist loadfile")
 export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 export MPLBACKEND := Agg
+# Bytecode is cached (an environment that sets PYTHONDONTWRITEBYTECODE would recompile every import of every run).
+unexport PYTHONDONTWRITEBYTECODE
+# glibc malloc: keep freed memory for reuse instead of returning it to the kernel and faulting it in again (the
+# simulators allocate many large temporaries). Measured on a hierarchical run (d = 24, 8 seeds): system time
+# 1.39 s -> 0.44 s, minor page faults 404k -> 141k, peak memory 0.80 -> 0.67 GB. 32 MiB is glibc's largest
+# accepted mmap threshold on 64-bit.
+export MALLOC_MMAP_THRESHOLD_ := 33554432
+export MALLOC_TRIM_THRESHOLD_ := 4294967296
+export MALLOC_TOP_PAD_ := 268435456
 
 # The venv is a prerequisite only when we use it.
 SETUP := $(if $(filter $(VENV_PY),$(PYTHON)),$(VENV)/.installed,)
@@ -50,9 +60,7 @@ figures: $(SETUP)
 	$(PYTHON) -m figures $(SYSTEMS)
 
 report: $(SETUP)
-	@$(PYTHON) -c "import json; r=json.load(open('reports/validation.json'))['claims']; \
-	  print('\n'.join(f\"{c['id']:<16}{c['verdict']:<15}{c['title']}\" for c in r)); \
-	  print(f\"{sum(c['passed'] for c in r)}/{len(r)} claims confirmed; details in reports/VALIDATION.md\")"
+	@$(PYTHON) -m claims.summary $(SYSTEMS)
 
 test: $(SETUP)
 	$(PYTHON) -m pytest -q -m "not slow and not gpu" -p no:cacheprovider $(XDIST)

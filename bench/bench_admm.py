@@ -73,7 +73,7 @@ def main():
     cpu_loop = time.process_time() - cpu0
     print(f"RERCE-Fed K={cfg.K} L={cfg.L} C={cfg.C}, {len(seeds)} runs x {cfg.n_iter} iterations, CPU float64, "
           f"1 thread:")
-    report([("per-run per-client loop (numpy)", loop, None), ("vectorised (runs x clients tensor)", vec, 50)])
+    report([("per-run per-client loop (numpy)", loop, None), ("vectorised (runs x clients tensor)", vec, 25)])
     print(f"  same runs by CPU time (robust to a busy machine): loop {cpu_loop:.2f} s, vectorised {cpu_vec:.3f} s, "
           f"ratio {cpu_loop / cpu_vec:.1f}x")
     big = replace(sim.PAPER, n_iter=100, window=0, n_record=5)
@@ -81,7 +81,7 @@ def main():
     vec_b = best_time(lambda: sim.run(big, few, device="cpu", dtype=torch.float64), repeat=2)
     loop_b = best_time(lambda: rerce_loop(big, few), repeat=1, warmup=0)
     print(f"RERCE-Fed paper scale K=100 L=128 C=4, {len(few)} runs x {big.n_iter} iterations:")
-    report([("per-run per-client loop (numpy)", loop_b, None), ("vectorised", vec_b, None)])
+    report([("per-run per-client loop (numpy)", loop_b, None), ("vectorised", vec_b, 10)])
     grid, n_seeds = sim.SWEEPS["paper_cpu"]["configs"], sim.SWEEPS["paper_cpu"]["n_seeds"]
     start, cpu0 = time.perf_counter(), time.process_time()
     for c in grid:

@@ -34,9 +34,10 @@ def peak_python_memory(fn: Callable[[], object]) -> int:
 
 
 def report(rows: list[tuple[str, float, float]], unit: str = "s") -> None:
-    """Print name, value and ratio against the first row (the baseline)."""
+    """Print name, value and ratio against the first row (the baseline), and for rows with a target whether the
+    ratio meets it (a miss is printed as a miss)."""
     base = rows[0][1]
     for name, value, target in rows:
         ratio = base / value if value else float("inf")
-        flag = "" if target is None or ratio >= target else f"  (below target {target}x)"
+        flag = "" if target is None else f"   target >= {target:g}x: {'met' if ratio >= target else 'MISS'}"
         print(f"  {name:<48} {value:10.4f} {unit}   speed-up vs baseline {ratio:8.1f}x{flag}", flush=True)

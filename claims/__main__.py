@@ -12,6 +12,7 @@ import sys
 from claims import load_claims
 from claims.core import SIZES, Context
 from claims.report import check_line, format_resolution, previous_results, write_replicate, write_reports
+from claims.schedule import prefetch
 from sims import SYSTEMS
 from sims.store import Store
 
@@ -22,7 +23,8 @@ def main(argv=None) -> int:
     parser.add_argument("--size", default="report", choices=SIZES)
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N | mps")
     parser.add_argument("--dtype", default="auto", help="auto | float32 | float64")
-    parser.add_argument("--jobs", type=int, default=2, help="worker processes for sweeps (default 2)")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="worker processes for the simulations, longest first (default 2; 1: in-process)")
     parser.add_argument("--only", default="", help="comma-separated claim ids to run, e.g. icl.1,icl.3")
     parser.add_argument("--strict", action="store_true", help="exit 1 if any claim is not confirmed")
     parser.add_argument("--fresh", action="store_true",
@@ -52,11 +54,15 @@ def main(argv=None) -> int:
         if unknown:
             parser.error(f"--only: unknown claim ids {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     previous = previous_results(args.size) if not (only or args.fresh or args.seed_offset) else {}
+    plan = [(system, [c for c in load_claims(system) if not only or c.id in only]) for system in args.systems or SYSTEMS]
+    plan = [(system, claims, _stamp(ctx, system)) for system, claims in plan]
+    unchanged = {system for system, claims, stamp in plan
+                 if claims and all(previous.get(c.id, {}).get("fingerprint") == stamp for c in claims)}
+    prefetch([c for system, claims, _ in plan if system not in unchanged for c in claims], ctx,
+             write_costs=args.size == "report" and not (only or args.seed_offset))
     results = []
-    for system in args.systems or SYSTEMS:
-        claims = [c for c in load_claims(system) if not only or c.id in only]
-        stamp = _stamp(ctx, system)
-        if claims and all(previous.get(c.id, {}).get("fingerprint") == stamp for c in claims):
+    for system, claims, stamp in plan:
+        if system in unchanged:
             for claim in claims:
                 results.append(previous[claim.id])
                 _print_line(previous[claim.id], "unchanged", args.show)

@@ -108,13 +108,19 @@ def discretize(A, B, dt, method: str):
 def krylov(A_bar, B_bar, L: int):
     r"""Krylov matrix :math:`[\bar B, \bar A\bar B, \dots, \bar A^{L-1}\bar B]` (..., N, L) by repeated squaring
     (state-spaces/s4 ``krylov``): :math:`O(N^3\log L + N^2L)` work in :math:`\lceil\log_2 L\rceil` rounds."""
+    return _krylov_and_power(A_bar, B_bar, L)[0]
+
+
+def _krylov_and_power(A_bar, B_bar, L: int):
+    r"""The Krylov matrix of :func:`krylov` and the last power it applied, :math:`\bar A^{2^{\lceil\log_2 L\rceil - 1}}`
+    (:math:`\bar A^{L/2}` for L a power of two)."""
     X = B_bar[..., None]
     P = A_bar
     while X.shape[-1] < L:
         X = torch.cat([X, P @ X], dim=-1)
         if X.shape[-1] < L:
             P = P @ P
-    return X[..., :L]
+    return X[..., :L], P
 
 
 def krylov_naive(A_bar, B_bar, L: int):
@@ -145,10 +151,8 @@ def kernel(A_bar, B_bar, C, L: int):
         return kernel_krylov(A_bar, B_bar, C, L)
     M = 1 << math.ceil(math.log2(math.sqrt(L)))
     n_blocks = -(-L // M)
-    right = krylov(A_bar, B_bar, M)  # (..., N, M)
-    A_M = A_bar
-    for _ in range(int(math.log2(M))):
-        A_M = A_M @ A_M
+    right, A_half = _krylov_and_power(A_bar, B_bar, M)  # (..., N, M) and A^(M/2), squared from A as below
+    A_M = A_half @ A_half  # the same squarings as squaring A log2(M) times: bit for bit the same A^M
     left = krylov(A_M.transpose(-1, -2), C, n_blocks)  # (..., N, n_blocks): column j = (C A^{jM})^T
     return (left.transpose(-1, -2) @ right).flatten(-2)[..., :L]
 
