@@ -196,7 +196,7 @@ def cmd_run(system: str, argv: list[str]) -> int:
     want_help = any(a in ("-h", "--help") for a in argv)  # reading the sources for help costs ~0.2 s: only then
     docs = field_docs(cls) if want_help else {}
     parser = _Parser(prog=f"python -m sims run {system}",
-                     description=(inspect.getdoc(fn) or module.__doc__ or "").strip().split("\n")[0])
+                     description=" ".join((inspect.getdoc(fn) or module.__doc__ or "").split("\n\n")[0].split()))
     parser.add_argument("--fn", default="run", help=f"simulator of sims.{system}: {', '.join(simulators(module))}")
     parser.add_argument("--preset", default=None,
                         help=f"start from a preset (--fn run): {', '.join(getattr(module, 'PRESETS', {})) or 'none'}")
