@@ -269,7 +269,7 @@ def test_workers_stop_when_the_sweep_process_dies(tmp_path):
     root, pids = tmp_path / "res", tmp_path / "pids.txt"
     env = {**os.environ, "PYTHONPATH": str(REPO), "TOY_SLEEP": "2", "TOY_PID_LOG": str(pids)}
     sweep = subprocess.Popen([sys.executable, "-c", _ORPHAN, str(root)], env=env, cwd=REPO)
-    deadline = time.time() + 60
+    deadline = time.time() + 300  # loky starts two interpreters that import torch: slow on a busy machine
     while time.time() < deadline and len(pids.read_text().split() if pids.exists() else []) < 2:
         time.sleep(0.1)
     workers = {int(p) for p in pids.read_text().split()}
