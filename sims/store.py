@@ -214,12 +214,16 @@ class Store:
         for run in sorted(folder.iterdir()) if folder.is_dir() else []:
             try:
                 manifest = (run / "manifest.json").read_bytes()
-                stat = (run / "metrics.csv").stat()
             except OSError:  # not a run folder, or a half-deleted one (counts as missing)
                 continue
+            try:
+                stat = (run / "metrics.csv").stat()
+                data = f"{stat.st_size}:{stat.st_mtime_ns}"
+            except OSError:
+                data = "no metrics"  # a broken run: reading it raises StoreError, so it must not look unchanged
             h.update(run.name.encode())
             h.update(hashlib.sha256(manifest).digest())
-            h.update(f"{stat.st_size}:{stat.st_mtime_ns}".encode())
+            h.update(data.encode())
         return h.hexdigest()[:20]
 
     def run(self, fn: Callable, config, seeds: Sequence[int], *, device="auto", dtype="auto") -> pd.DataFrame:
