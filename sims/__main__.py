@@ -14,6 +14,7 @@ Errors are one `error:` line; `--traceback` (anywhere on the line) shows the ful
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import inspect
 import re
@@ -222,7 +223,8 @@ def cmd_run(system: str, argv: list[str]) -> int:
     seeds = runtime.seed_list(args.seeds, args.seed_root)
     store = Store()
     cached = store.has(fn, config, seeds, device=args.device, dtype=args.dtype)
-    df = store.run(fn, config, seeds, device=args.device, dtype=args.dtype)
+    with _running():
+        df = store.run(fn, config, seeds, device=args.device, dtype=args.dtype)
     key = store.key(fn, config, seeds, device=args.device, dtype=args.dtype)
     print(f"{system}.{fn_name}  {config}")
     print(f"seeds {seeds[0]}..{seeds[-1]}  {'cache hit' if cached else 'ran'}  stored at {store.path(fn, key)}")
@@ -232,6 +234,22 @@ def cmd_run(system: str, argv: list[str]) -> int:
     for line in folded:
         print(f"  {line}")
     return 0
+
+
+@contextlib.contextmanager
+def _running():
+    """Mark an exception raised while simulating (not one of the command line's own checks), so main reports it as
+    a failed run with the options that led to it, whatever its type."""
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as err:
+        err.add_note(_DURING_RUN)
+        raise
+
+
+_DURING_RUN = "(raised while running the simulation)"
 
 
 def _peek(argv: list[str], option: str, default: str) -> str:
@@ -297,7 +315,8 @@ def cmd_sweep(system: str, argv: list[str]) -> int:
                         array_parallelism=args.array_parallelism, cpus_per_task=args.cpus_per_task,
                         gpus_per_node=args.gpus_per_node, mem_gb=args.mem_gb, cluster=args.cluster,
                         allow_local=args.allow_local, folder=args.slurm_folder)
-    record = submit(sweep, args.backend, n_jobs=args.jobs, slurm=opts)
+    with _running():
+        record = submit(sweep, args.backend, n_jobs=args.jobs, slurm=opts)
     where = f" ({record['cluster']} executor)" if record.get("cluster") else ""
     print(f"sweep {sweep.name}: {len(record['keys'])} runs on backend {args.backend}{where}")
     for job in record.get("jobs", []):
@@ -389,7 +408,8 @@ def main(argv=None) -> int:
             raise
         options = " ".join(a for a in argv[1:] if a.startswith("--"))
         text = " ".join(str(err).split())
-        if type(err) is ValueError or isinstance(err, StoreError):  # the project's own messages name what to fix
+        during_run = _DURING_RUN in getattr(err, "__notes__", ())
+        if (type(err) is ValueError and not during_run) or isinstance(err, StoreError):  # they name what to fix
             print(f"error: {text}", file=sys.stderr)
         else:
             print(f"error: {' '.join(argv[:2])} failed with {type(err).__name__}: {text}"

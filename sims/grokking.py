@@ -425,6 +425,8 @@ class AnalyticConfig:
         for p in self.grid_p + self.random_p:
             if int(p) != p or p < 3 or p % 2 == 0:
                 raise ValueError(f"grid_p/random_p contain p={p!r}; use odd integers >= 3")
+        if not self.grid_p and not self.random_p:
+            raise ValueError("grid_p=() and random_p=() leave nothing to evaluate; give at least one odd p >= 3")
         if int(self.J) != self.J or self.J < 1:
             raise ValueError(f"J={self.J!r} is not valid; use an integer >= 1")
         if any(not r > 0 for r in self.width_ratios):
