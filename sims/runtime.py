@@ -145,7 +145,7 @@ def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", di
     if disable:
         return iter(iterable)
     if sys.stderr.isatty():
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # plain tqdm, never tqdm.auto: in a notebook that needs ipywidgets and warns without
 
         return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
     if total is None and hasattr(iterable, "__len__"):

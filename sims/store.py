@@ -124,10 +124,16 @@ def _payload_of(manifest: dict) -> dict:
             "dtype": manifest["dtype"], "code": manifest["code_version"]}
 
 
+def default_root() -> Path:
+    """Where runs go when no root is given: $THEORY_TESTBED_RESULTS, else ``results/`` in the current working
+    directory (the repository root under ``make``; the user's own folder when the package is installed)."""
+    return Path(os.environ.get(ROOT_ENV) or Path.cwd() / "results")
+
+
 def results_root(root: str | os.PathLike | None = None) -> Path:
-    """``root``, else $THEORY_TESTBED_RESULTS, else <repo>/results; ``~`` expanded; a path that is a file is
-    refused here, before anything is computed."""
-    raw = root if root is not None else (os.environ.get(ROOT_ENV) or REPO_ROOT / "results")
+    """``root``, else :func:`default_root`; ``~`` expanded; a path that is a file is refused here, before anything
+    is computed."""
+    raw = root if root is not None else default_root()
     path = Path(os.path.expanduser(str(raw)))
     if str(raw).strip() == "":
         raise ValueError(f"results root {raw!r} is empty; set {ROOT_ENV} to a folder")
@@ -151,7 +157,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 class Store:
-    """Content-addressed run store rooted at ``root`` (default $THEORY_TESTBED_RESULTS or <repo>/results)."""
+    """Content-addressed run store rooted at ``root`` (default: :func:`default_root`, ``~`` expanded)."""
 
     def __init__(self, root: str | os.PathLike | None = None):
         self.root = results_root(root)
