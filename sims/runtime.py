@@ -179,8 +179,12 @@ def check_fields(config, limits: dict[str, tuple[float, float]]) -> None:
     for f in dataclasses.fields(config):
         value = getattr(config, f.name)
         items = value if isinstance(value, (tuple, list)) else (value,)
-        numeric = f.name in limits or any(_is_number(v) for v in items)
-        if not numeric:
+        default = f.default if f.default is not dataclasses.MISSING else value
+        numeric = any(_is_number(v) for v in (default if isinstance(default, (tuple, list)) else (default,)))
+        if f.name not in limits and not numeric:
+            if any(_is_number(v) for v in items):  # a number where the field takes names or flags
+                raise ValueError(f"{f.name}={value!r} is not valid; it takes {type(default).__name__} values such "
+                                 f"as its default {default!r}, not numbers")
             continue
         if f.name not in limits:
             raise TypeError(f"{type(config).__name__}.{f.name} has no declared range in its check_fields limits")
