@@ -69,6 +69,11 @@ class Config:
         def bad(field, value, valid):
             raise ValueError(f"{field}={value!r} is not valid; {valid}")
 
+        runtime.check_fields(self, {"K": (1, 100_000), "L": (1, 4096), "d_min": (1, 10**6), "d_max": (1, 10**6),
+                                    "sigma_nu": (1e-12, 1e6), "rho": (1e-12, 1e6), "C": (1, 100_000),
+                                    "sigma2_zeta": (0, 1e6), "sigma2_eta": (0, 1e6), "n_iter": (0, 10**8),
+                                    "n_record": (1, 10**5), "window": (0, 10**8), "lr": (0, 1e6),
+                                    "local_steps": (1, 10**5), "data_seed": (0, 2**32 - 1), "chunk": (1, 10**5)})
         if self.variant not in VARIANTS:
             bad("variant", self.variant, f"use one of {VARIANTS}")
         if not 1 <= self.K <= 100_000:
@@ -109,6 +114,13 @@ class Config:
             bad("chunk", self.chunk, "need chunk >= 1")
         if self.data_seed < 0:
             bad("data_seed", self.data_seed, "need data_seed >= 0 (a numpy SeedSequence entropy)")
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the clients' data (K x d_max x L) and normal matrices (K x L x L, three copies for
+        the solves), a chunk of link noise (chunk x K x L, both links), and the recorded means, twice."""
+        per = 3 * self.K * self.L ** 2 + self.K * self.d_max * self.L + 2 * self.chunk * self.K * self.L
+        recorded = (2 * self.n_record + 16) * self.L * (2 if self.record_mean else 0)
+        return n_seeds * itemsize * 2 * (per + recorded)
 
     @property
     def a_bar(self) -> float:
@@ -359,10 +371,18 @@ class IdentityConfig:
     data_seed: int = 0              # root of the per-seed datasets (seed s uses data_seed * 100003 + s)
 
     def __post_init__(self):
+        runtime.check_fields(self, {"K": (1, 100_000), "L": (1, 4096), "d_min": (1, 10**6), "d_max": (1, 10**6),
+                                    "sigma_nu": (1e-12, 1e6), "rho": (1e-12, 1e6), "n_iter": (1, 10**8),
+                                    "data_seed": (0, 2**32 - 1)})
         Config(K=self.K, L=self.L, d_min=self.d_min, d_max=self.d_max, sigma_nu=self.sigma_nu, rho=self.rho,
                C=self.K, n_iter=self.n_iter, data_seed=self.data_seed)
         if self.n_iter < 1:
             raise ValueError(f"n_iter={self.n_iter!r} is not valid; need n_iter >= 1")
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: each seed's dataset (K x d_max x L) and normal matrices (K x L x L, three copies),
+        four times."""
+        return n_seeds * itemsize * 4 * (3 * self.K * self.L ** 2 + self.K * self.d_max * self.L)
 
 
 def run_identities(config: IdentityConfig, seeds, *, device="cpu", dtype=torch.float64):

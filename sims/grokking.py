@@ -69,6 +69,9 @@ class Config:
     train_W: bool = True                   # False freezes W (F fixed): Li2 Prop. 1's lazy Stage I, V alone learns
 
     def __post_init__(self):
+        runtime.check_fields(self, {"M": (3, 10**4), "factors": (2, 10**4), "fraction": (0, 1), "K": (1, 10**6),
+                                    "lr": (1e-12, 100), "weight_decay": (0, 1e3), "top_init": (0, 1e3),
+                                    "epochs": (1, 10**8), "log_every": (1, 10**8), "stop_test_acc": (0, 1)})
         _check_group(self.M, self.factors)
         if not (0 < self.fraction <= 1):
             raise ValueError(f"fraction={self.fraction!r} is not valid; use a training fraction in (0, 1]")
@@ -98,6 +101,18 @@ class Config:
     def group(self):
         """What theory/ takes as the group: M, or the tuple of moduli."""
         return tuple(self.factors) if self.factors else self.M
+
+    @property
+    def expect_nonfinite(self) -> tuple[str, ...]:
+        """G_F's relative error is undefined (NaN) at weight_decay = 0, and its cosine when G_F = 0 (top_init = 0)."""
+        return ("gf_rel_err", "gf_cos") if self.log_gf else ()
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: hidden activations and outputs of all M^2 pairs (train + test, 3 copies for
+        autograd), the weights and optimiser state, the K x K solve of log_gf, and the group table."""
+        M, K = self.M, self.K
+        per = 3 * M * M * (K + M) + 12 * M * K + (4 * K * K + M * M * M // 2 if self.log_gf else 0)
+        return n_seeds * itemsize * per + 16 * M * M
 
     @property
     def n_train(self) -> int:
@@ -299,6 +314,8 @@ class AscentConfig:
     hessian: bool = True                   # log the top Riemannian Hessian eigenvalues at the end (numpy, O(M^3))
 
     def __post_init__(self):
+        runtime.check_fields(self, {"M": (3, 10**4), "factors": (2, 10**4), "fraction": (0, 1), "steps": (1, 10**8),
+                                    "lr": (1e-12, 1e3), "log_every": (1, 10**8)})
         _check_group(self.M, self.factors)
         if not (0 < self.fraction <= 1):
             raise ValueError(f"fraction={self.fraction!r} is not valid; use a fraction in (0, 1]")
@@ -316,6 +333,11 @@ class AscentConfig:
     @property
     def n_pairs(self) -> int:
         return int(round(self.fraction * self.M ** 2))
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: per-pair activations and one-hot labels (3 x pairs x M), the tangent Hessian
+        ((2M)^2, four copies) and the group table."""
+        return n_seeds * itemsize * (3 * self.n_pairs * self.M + 16 * self.M ** 2) + 16 * self.M ** 2
 
 
 def _empirical_energy(w, a, b, label, M):
@@ -398,13 +420,23 @@ class AnalyticConfig:
     width_ratios: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0)  # random-phase width N = round(ratio * p)
 
     def __post_init__(self):
+        runtime.check_fields(self, {"grid_p": (3, 2001), "J": (1, 64), "random_p": (3, 2001),
+                                    "width_ratios": (1e-3, 1e3)})
         for p in self.grid_p + self.random_p:
             if int(p) != p or p < 3 or p % 2 == 0:
                 raise ValueError(f"grid_p/random_p contain p={p!r}; use odd integers >= 3")
+        if not self.grid_p and not self.random_p:
+            raise ValueError("grid_p=() and random_p=() leave nothing to evaluate; give at least one odd p >= 3")
         if int(self.J) != self.J or self.J < 1:
             raise ValueError(f"J={self.J!r} is not valid; use an integer >= 1")
         if any(not r > 0 for r in self.width_ratios):
             raise ValueError(f"width_ratios={self.width_ratios!r} is not valid; use ratios > 0")
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: hidden units and logits of the widest network on the full p^2 table, 3 copies."""
+        p = max(self.grid_p + self.random_p, default=3)
+        width = max(self.J ** 2 * p, max(self.width_ratios, default=1) * p)
+        return int(n_seeds * itemsize * 3 * p * p * (width + p))
 
 
 def _torch_accuracy_margin(W_in, W_out, p):

@@ -80,6 +80,9 @@ class Config:
     chunk: int = 4096                        # rows per streamed chunk of D1 (fixes the draw order)
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (2, 1000), "k": (1, 4), "n_over_N": (1e-6, 1e6), "n_test": (100, 10**8), "chunk": (16, 10**7), "m1_over_N": (1, 100),
+                                    "ridge": (1e-12, 1e6), "gd_steps": (1, 10**7), "n2": (10, 10**8),
+                                    "m2": (1, 10**6), "ridge2": (1e-12, 1e6), "relu_rf_over_N": (0, 100)})
         _check_target_fields(self)
         _check_grid("n_over_N", self.n_over_N)
         if self.first_layer not in _FIRST:
@@ -98,6 +101,15 @@ class Config:
     def N(self) -> int:
         """Number of degree-<=k features C(d+k, k)."""
         return th.feature_count(self.d, self.k)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the stage-1 Gram matrix and its factorisation (3 x m1^2), a chunk of features, the
+        test inputs and features, the stage-2 ReLU design of every grid point (G x n2 x m2, twice) and the ReLU
+        random-features baseline's Gram."""
+        G, m_rf = len(self.n_over_N), int(math.ceil(self.relu_rf_over_N * self.N))
+        per = (3 * self.m1 ** 2 + 2 * self.chunk * (self.m1 + self.d) + self.n_test * (self.d + 2 * G)
+               + 2 * G * (self.n2 + 4096) * (self.m2 + 1) + self.n2 * self.d + 3 * m_rf ** 2 + self.chunk * m_rf)
+        return n_seeds * itemsize * per
 
     @property
     def n_grid(self) -> tuple[int, ...]:
@@ -431,6 +443,8 @@ class TwoLayerConfig:
     chunk: int = 4096                        # D1 chunk size (must match Config.chunk for the same data)
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (2, 1000), "k": (1, 4), "n_over_N": (1e-6, 1e6), "n_test": (100, 10**8), "chunk": (16, 10**7), "width": (1, 10**6),
+                                    "steps": (1, 10**7), "lr": (1e-12, 100), "weight_decay": (0, 1e3)})
         _check_target_fields(self)
         _check_grid("n_over_N", self.n_over_N)
         if self.width < 1 or self.steps < 1 or not self.lr > 0 or not self.weight_decay >= 0 or self.chunk < 16:
@@ -440,6 +454,12 @@ class TwoLayerConfig:
     N = Config.N
     n_grid = Config.n_grid
     target = Config.target
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the largest D1 (inputs) and the hidden layer on it (3 copies for autograd), and
+        the test inputs and hidden layer."""
+        n = max(self.n_grid)
+        return n_seeds * itemsize * (n * (self.d + 3 * self.width + 2) + self.n_test * (self.d + self.width + 2))
 
 
 def _adam_fit(params, loss_fn, steps, lr, weight_decay):
@@ -497,6 +517,8 @@ class JointConfig:
     chunk: int = 4096                        # D1 chunk size
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (2, 1000), "k": (1, 4), "n_over_N": (1e-6, 1e6), "n_test": (100, 10**8), "chunk": (16, 10**7), "m1": (0, 10**6),
+                                    "m2": (1, 10**6), "steps": (1, 10**7), "lr": (1e-12, 100)})
         _check_target_fields(self)
         _check_grid("n_over_N", self.n_over_N)
         if self.m1 < 0 or self.m2 < 1 or self.steps < 1 or not self.lr > 0 or self.chunk < 16:
@@ -510,6 +532,12 @@ class JointConfig:
     @property
     def width1(self) -> int:
         return self.m1 or self.d**2
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the largest D1 and both hidden layers on it (3 copies for autograd), and the
+        test inputs and hidden layers."""
+        n, width = max(self.n_grid), self.width1 + self.m2
+        return n_seeds * itemsize * (n * (self.d + 3 * width + 2) + self.n_test * (self.d + width + 2))
 
 
 def run_joint(config: JointConfig, seeds, *, device="auto", dtype="auto"):

@@ -79,6 +79,10 @@ class Config:
     prompt_dtype: str = "float32"       # dtype prompts are drawn in ("float32" for speed, or "run")
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (1, 64), "n": (1, 1_000_000), "sigma2": (0, 1e6), "tau2": (1e-12, 1e6),
+                                    "spectrum": (1e-12, 1e12), "init_scale": (1e-12, 1e3), "lr": (1e-12, 10),
+                                    "steps": (1, 10**8), "batch": (1, 10**8), "log_every": (0, 10**8),
+                                    "eval_batch": (1, 10**9), "eval_lengths": (2, 10**9), "eval_scales": (1e-6, 1e6)})
         _check_common(self)
         if self.response not in RESPONSES:
             _fail("response", self.response, f"use one of {RESPONSES}")
@@ -119,6 +123,13 @@ class Config:
     @property
     def n_params(self) -> int:
         return 2 * (self.d + 1) ** 2
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: a training batch of prompts (raw draws, E and the Gram, kept for autograd) and an
+        evaluation chunk, each counted four times for temporaries, plus the per-prompt evaluation errors."""
+        prompt = (self.n + 1) * (self.d + 1) + (self.d + 1) ** 2
+        chunk = min(self.eval_batch, 8192)
+        return n_seeds * itemsize * (4 * (self.batch + chunk) * prompt + 4 * self.eval_batch)
 
 
 # ------------------------------------------------------------------------------------------------ the layer
@@ -408,6 +419,9 @@ class ReducedConfig:
     log_every: int = 1000               # record loss and balancedness every k steps
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (1, 64), "n": (1, 10**9), "sigma2": (0, 1e6), "tau2": (1e-12, 1e6),
+                                    "spectrum": (1e-12, 1e12), "init_scale": (1e-12, 1e3), "lr": (1e-12, 10),
+                                    "steps": (1, 10**8), "log_every": (1, 10**8)})
         _check_common(self)
         if not (self.init_scale > 0):
             _fail("init_scale", self.init_scale, "need init_scale > 0")
@@ -490,6 +504,8 @@ class ReferenceConfig:
     batch: int = 4096                   # prompts per n and seed
 
     def __post_init__(self):
+        runtime.check_fields(self, {"d": (1, 64), "ns": (1, 100_000), "sigma2": (0, 1e6), "tau2": (1e-12, 1e6),
+                                    "batch": (2, 10**8)})
         if not isinstance(self.d, int) or not 1 <= self.d <= 64:
             _fail("d", self.d, "need an integer 1 <= d <= 64")
         if not self.ns or any(not isinstance(n, int) or n < 1 for n in self.ns):
@@ -500,6 +516,11 @@ class ReferenceConfig:
             _fail("tau2", self.tau2, "need tau2 > 0")
         if not isinstance(self.batch, int) or self.batch < 2:
             _fail("batch", self.batch, "need an integer batch >= 2")
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: one context length's prompts X (batch, n, d) and the per-prompt d x d solves of the
+        reference predictors, four times for temporaries."""
+        return n_seeds * itemsize * 4 * self.batch * (max(self.ns) * (self.d + 1) + self.d * self.d)
 
 
 def reference_weights(X: torch.Tensor, y: torch.Tensor, predictor: str, sigma2: float, tau2: float) -> torch.Tensor:

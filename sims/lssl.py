@@ -297,6 +297,10 @@ class Config:
     allow_unstable: bool = False  # skip the forward-Euler stability check
 
     def __post_init__(self):
+        runtime.check_fields(self, {"N": (1, 4096), "L": (2, 1 << 20), "lag": (1, 1 << 20), "freq": (1e-9, 1e6),
+                                    "n_train": (1, 10**6), "n_test": (1, 10**6), "steps": (0, 10**7),
+                                    "lr": (1e-12, 10), "lr_dt": (0, 10), "lr_A": (0, 10), "c_init_scale": (0, 1e3),
+                                    "log_every": (1, 10**7)})
         if not isinstance(self.kinds, tuple) or not self.kinds or any(k not in KINDS for k in self.kinds):
             raise ValueError(f"kinds={self.kinds!r} must be a non-empty tuple of {KINDS}")
         _check_int("N", self.N, 1, 4096)
@@ -326,6 +330,19 @@ class Config:
     def dt(self) -> float:
         """Initial step: one lag is one unit of time, matching the LegT/FouT window theta = 1."""
         return 1.0 / self.lag
+
+    @property
+    def expect_nonfinite(self) -> bool:
+        """Forward Euler past its stability bound (allowed only by allow_unstable) is expected to blow up."""
+        return self.allow_unstable and self.method == "forward_euler"
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate per kind: A and its discretisation (N x N, four times); the Krylov matrix and the
+        least-squares features of a chunk of 4 sequences with their FFTs (N x L, 32 times); the sequences and their
+        FFTs (8 times); and with mode='scan' the states of every training sequence, which autograd keeps."""
+        states = self.n_train * self.N * self.L if self.mode == "scan" else 0
+        per_kind = 4 * self.N ** 2 + 32 * self.N * self.L + 8 * (self.n_train + self.n_test) * self.L + states
+        return n_seeds * itemsize * len(self.kinds) * per_kind
 
     @property
     def log_steps(self) -> list[int]:
@@ -489,6 +506,9 @@ class EquivalenceConfig:
     kernel_length: int = 128  # length of the kernel recorded for the figure (impulse through both views)
 
     def __post_init__(self):
+        runtime.check_fields(self, {"N": (1, 512), "H": (1, 1024), "L": (1, 1 << 16), "batch": (1, 10**6),
+                                    "dt_min": (1e-12, 1e3), "dt_max": (1e-12, 1e3), "margin": (1e-12, 1e3),
+                                    "kernel_length": (1, 1 << 16)})
         _check_int("N", self.N, 1, 512)
         _check_int("H", self.H, 1, 1024)
         _check_int("L", self.L, 1, 1 << 16)
@@ -499,6 +519,12 @@ class EquivalenceConfig:
         if not isinstance(self.methods, tuple) or not self.methods or any(m not in METHODS for m in self.methods):
             raise ValueError(f"methods={self.methods!r} must be a non-empty tuple of {METHODS}")
         _check_int("kernel_length", self.kernel_length, 1, self.L)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate per feature: A (N x N), the Krylov matrix (N x L), the direct Toeplitz product
+        (L x L) and the batch of sequences and states, four times."""
+        per = self.N ** 2 + self.N * self.L + self.L ** 2 + self.batch * self.L * (self.N + 2)
+        return n_seeds * itemsize * self.H * 4 * per
 
 
 def _log_uniform(gens, shape, low, high, *, device, dtype):
@@ -575,6 +601,8 @@ class OrdersConfig:
     margin: float = 0.5  # spectral abscissa of A is -margin
 
     def __post_init__(self):
+        runtime.check_fields(self, {"N": (1, 256), "T": (1e-9, 1e4), "dts": (1e-9, 1e4), "n_tones": (1, 64),
+                                    "margin": (1e-12, 1e3)})
         _check_int("N", self.N, 1, 256)
         _check_pos("T", self.T, 0.0, 1e4)
         _check_dts(self.dts, self.T)
@@ -584,6 +612,10 @@ class OrdersConfig:
             raise ValueError(f"samplings={self.samplings!r} must be a tuple of 'endpoint', 'midpoint'")
         _check_int("n_tones", self.n_tones, 1, 64)
         _check_pos("margin", self.margin, 0.0, 1e3)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the input and states of the finest step (T/dt steps of N states), four times."""
+        return n_seeds * itemsize * 4 * (round(self.T / min(self.dts)) + 1) * (self.N + self.n_tones + 2)
 
 
 @cpu_threads
@@ -641,12 +673,19 @@ class GatingConfig:
     dts: tuple = (0.04, 0.02, 0.01, 0.005)  # steps dt = e^z of the ODE-convergence check
 
     def __post_init__(self):
+        runtime.check_fields(self, {"H": (1, 4096), "L": (1, 1 << 16), "batch": (1, 10**6), "z_scale": (0, 20),
+                                    "T": (1e-9, 1e4), "dts": (1e-9, 1e4)})
         _check_int("H", self.H, 1, 4096)
         _check_int("L", self.L, 1, 1 << 16)
         _check_int("batch", self.batch, 1)
         _check_pos("z_scale", self.z_scale, 0.0, 20.0, closed=True)
         _check_pos("T", self.T, 0.0, 1e4)
         _check_dts(self.dts, self.T)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: inputs, gates and outputs of every sequence (H x L x batch), and the finest
+        ODE-convergence run (T/dt steps), four times."""
+        return n_seeds * itemsize * 4 * (self.H * self.L * self.batch * 3 + round(self.T / min(self.dts)) + 1)
 
 
 def gated_recurrence(z, u):
@@ -715,6 +754,8 @@ class ResampleConfig:
     scale_L: int = 256  # kernel length of the scale-identity check
 
     def __post_init__(self):
+        runtime.check_fields(self, {"N": (1, 1024), "T": (1e-9, 1e4), "Ls": (4, 1 << 22), "n_tones": (1, 64),
+                                    "scale_L": (1, 1 << 16)})
         _check_choice("kind", self.kind, theory.KINDS)
         _check_int("N", self.N, 1, 1024)
         if self.kind == "fout" and self.N % 2:
@@ -726,6 +767,11 @@ class ResampleConfig:
         _check_choice("method", self.method, METHODS)
         _check_int("n_tones", self.n_tones, 1, 64)
         _check_int("scale_L", self.scale_L, 1, 1 << 16)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: A (N x N) and the states of the longest sequence and of the scale check, four
+        times."""
+        return n_seeds * itemsize * 4 * (self.N ** 2 + (max(self.Ls) + self.scale_L) * (self.N + 2))
 
 
 @cpu_threads
@@ -782,6 +828,8 @@ class LegsConfig:
     norm_dts: tuple = (1e-4, 1e-2, 1.0, 1e2)  # steps of the ||A_bar|| check
 
     def __post_init__(self):
+        runtime.check_fields(self, {"N": (1, 512), "Ls": (2, 1 << 22), "n_tones": (0, 64), "kink_weight": (0, 1e3),
+                                    "Ns_projection": (1, 512), "norm_N": (2, 512), "norm_dts": (1e-12, 1e6)})
         _check_int("N", self.N, 1, 512)
         if not isinstance(self.Ls, tuple) or len(self.Ls) < 2 or any(
                 isinstance(L, bool) or not isinstance(L, int) or L < 2 for L in self.Ls):
@@ -796,6 +844,10 @@ class LegsConfig:
             raise ValueError(f"norm_dts={self.norm_dts!r} must be a non-empty tuple of steps > 0")
         for d in self.norm_dts:
             _check_pos("norm_dts", d, 0.0, 1e6)
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: the matrices (N x N) and the states of the longest recurrence, four times."""
+        return n_seeds * itemsize * 4 * (self.N ** 2 + self.norm_N ** 2 + max(self.Ls) * (self.N + 2))
 
 
 @cpu_threads
@@ -884,6 +936,7 @@ class PicardConfig:
     mode: str = "conv"  # view used by every layer
 
     def __post_init__(self):
+        runtime.check_fields(self, {"depth": (1, 1000), "T": (1e-9, 100), "dt": (1e-9, 100)})
         _check_int("depth", self.depth, 1, 1000)
         _check_pos("T", self.T, 0.0, 100.0)
         _check_int("n_halvings", self.n_halvings, 1, 20)
@@ -899,6 +952,10 @@ class PicardConfig:
     @property
     def n_steps(self) -> int:
         return int(round(self.T / self.dt))
+
+    def memory_bytes(self, n_seeds: int, itemsize: int) -> int:
+        """Peak memory estimate: every layer's trajectory (depth x T/dt), its kernel and FFT, four times."""
+        return n_seeds * itemsize * 4 * (self.depth + 8) * (round(self.T / self.dt) + 1)
 
 
 @cpu_threads

@@ -1,4 +1,5 @@
-"""Shared runtime for every simulator: device and dtype resolution, determinism, seeding, progress bars.
+"""Shared runtime for every simulator: device and dtype resolution, determinism, seeding, progress, config
+validation (ranges, memory estimates) and the watch that stops orphaned sweep workers.
 
 Randomness enters a simulator only through ``seeds`` (a list of ints) turned into one ``torch.Generator`` per seed
 by :func:`generators`; random tensors are drawn per seed and stacked along a leading seed dimension
@@ -7,8 +8,12 @@ by :func:`generators`; random tensors are drawn per seed and stacked along a lea
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import math
 import os
 import sys
+import threading
+import time
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -129,15 +134,142 @@ def randperm(gens: Sequence[torch.Generator], n: int, *, device) -> torch.Tensor
     return torch.stack([torch.randperm(n, generator=g, device=device) for g in gens])
 
 
+PROGRESS_EVERY_S = 5.0  # seconds between plain-text progress lines when stderr is not a terminal
+
+
 def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", disable: bool | None = None):
-    """The one progress bar of the project: tqdm on a terminal, silent otherwise (CI, pipes, tests).
-
-    Plain ``tqdm``, never ``tqdm.auto``: in a notebook the auto variant needs ipywidgets and warns without them."""
-    from tqdm import tqdm
-
+    """The one progress display of the project: a tqdm bar on a terminal; elsewhere (logs, pipes, batch jobs) a
+    plain line on stderr every :data:`PROGRESS_EVERY_S` seconds; nothing when $THEORY_TESTBED_QUIET is set."""
     if disable is None:
-        disable = not sys.stderr.isatty() or os.environ.get("THEORY_TESTBED_QUIET", "") not in ("", "0")
-    return tqdm(iterable, total=total, desc=desc, disable=disable, leave=False, dynamic_ncols=True)
+        disable = os.environ.get("THEORY_TESTBED_QUIET", "") not in ("", "0")
+    if disable:
+        return iter(iterable)
+    if sys.stderr.isatty():
+        from tqdm import tqdm  # plain tqdm, never tqdm.auto: in a notebook that needs ipywidgets and warns without
+
+        return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
+    if total is None and hasattr(iterable, "__len__"):
+        total = len(iterable)
+    return _plain_progress(iterable, total, desc)
+
+
+def _plain_progress(iterable: Iterable, total: int | None, desc: str):
+    start = last = time.monotonic()
+    done = 0
+    for item in iterable:
+        yield item
+        done += 1
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY_S:
+            last = now
+            elapsed = now - start
+            if total:
+                eta = elapsed / done * (total - done)
+                line = f"{desc or 'progress'}: {done}/{total} ({100 * done / total:.0f} %), {elapsed:.0f} s, ~{eta:.0f} s left"
+            else:
+                line = f"{desc or 'progress'}: {done} done, {elapsed:.0f} s"
+            print(line, file=sys.stderr, flush=True)
+
+
+# ------------------------------------------------------------------------------------------- config validation
+def check_fields(config, limits: dict[str, tuple[float, float]]) -> None:
+    """Every number in a config (a numeric field, or each number of a tuple field) must be finite and lie in its
+    field's closed range ``limits[name] = (low, high)``; a field whose default is an integer takes integers only.
+    A numeric field without a declared range is a programming error (TypeError), so no field goes unbounded."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        items = value if isinstance(value, (tuple, list)) else (value,)
+        default = f.default if f.default is not dataclasses.MISSING else value
+        numeric = any(_is_number(v) for v in (default if isinstance(default, (tuple, list)) else (default,)))
+        if f.name not in limits and not numeric:
+            if any(_is_number(v) for v in items):  # a number where the field takes names or flags
+                raise ValueError(f"{f.name}={value!r} is not valid; it takes {type(default).__name__} values such "
+                                 f"as its default {default!r}, not numbers")
+            continue
+        if f.name not in limits:
+            raise TypeError(f"{type(config).__name__}.{f.name} has no declared range in its check_fields limits")
+        low, high = limits[f.name]
+        whole = isinstance(f.default, int) and not isinstance(f.default, bool)
+        for v in items:
+            ok = _is_number(v) and math.isfinite(v) and low <= v <= high and (not whole or float(v).is_integer())
+            if not ok:
+                kind = "an integer" if whole else "finite numbers" if items is value else "a finite number"
+                raise ValueError(f"{f.name}={value!r} is not valid; need {kind} in [{low:g}, {high:g}]")
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+# -------------------------------------------------------------------------------------------- memory estimates
+MEMORY_SHARE = 0.5  # a run may use at most this share of the machine's RAM (or of the GPU's memory)
+
+
+def memory_budget(device: torch.device) -> int:
+    """Bytes a run may allocate: MEMORY_SHARE of the GPU's memory, or of physical RAM (or $THEORY_TESTBED_MEMORY_GB
+    when set: a cluster job's allocation)."""
+    if os.environ.get("THEORY_TESTBED_MEMORY_GB"):
+        total = float(os.environ["THEORY_TESTBED_MEMORY_GB"]) * 2**30
+    elif device.type == "cuda":
+        total = torch.cuda.get_device_properties(device).total_memory
+    else:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return int(MEMORY_SHARE * total)
+
+
+def check_memory(config, n_seeds: int, dtype: torch.dtype, device: torch.device) -> None:
+    """Refuse a run whose estimated peak memory (``config.memory_bytes(n_seeds, itemsize)``, when the config
+    declares one) exceeds :func:`memory_budget`, before anything is allocated."""
+    estimate = getattr(config, "memory_bytes", None)
+    if estimate is None:
+        return
+    need, budget = int(estimate(n_seeds, torch.finfo(dtype).bits // 8)), memory_budget(torch.device(device))
+    if need > budget:
+        raise ValueError(f"{type(config).__name__} with {n_seeds} seeds needs about {need / 2**30:.3g} GiB "
+                         f"({config}), more than {MEMORY_SHARE:.0%} of this machine's memory "
+                         f"({budget / 2**30:.3g} GiB allowed); use fewer seeds or a smaller size")
+
+
+# ------------------------------------------------------------------------------------------ orphaned workers
+_PARENT: dict[str, int] = {}
+
+
+def watch_parent(parent_pid: int, every_s: float = 1.0) -> None:
+    """In a sweep worker: exit as soon as the process that submitted the work (``parent_pid``) is gone, so that a
+    killed sweep does not leave workers computing and writing behind a restarted one. Idempotent per process."""
+    if _PARENT.get("pid") == parent_pid:
+        return
+    _PARENT.update(pid=parent_pid, ppid=os.getppid())
+
+    def watch():
+        while True:
+            time.sleep(every_s)
+            if not parent_alive():
+                os._exit(3)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def parent_alive() -> bool:
+    """False once a watched parent (see :func:`watch_parent`) has died; True when none is watched."""
+    pid = _PARENT.get("pid")
+    if pid is None:
+        return True
+    if _PARENT["ppid"] == pid and os.getppid() != pid:  # re-parented: our parent died (pid reuse cannot fool this)
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def check_parent_alive() -> None:
+    """Raise before a write when this worker's sweep process has died (the watcher thread may not have run yet)."""
+    if not parent_alive():
+        raise RuntimeError(f"the sweep process {_PARENT['pid']} that started this worker has died; not writing")
 
 
 def tidy(records: Iterable[dict]) -> "pd.DataFrame":

@@ -5,7 +5,13 @@ A sweep is a simulator function, a list of configs (a base config plus a grid or
 :func:`expand`) and a seed list. :func:`submit` skips runs already in the store, so re-submitting an interrupted or
 partly failed sweep only computes what is missing. Workers leave markers beside the store
 (``<store>/.sweeps/<name>/running|failed/<key>.json``) from which :func:`status` reports done / running / failed /
-missing, with the log path of each failure.
+missing, with the log path of each failure. Records and markers are written to a unique temporary name and renamed
+into place, so a reader never sees half a file; sweep workers stop when the sweep process that started them dies.
+
+Trust boundary of the SLURM backend: submitit hands each job its function and arguments as a pickle, and the job
+unpickles it, so whoever can write the submitit folder can run code as the job's user. That folder therefore lives
+outside the (possibly shared) results store, in ``~/.theory-testbed/submitit/<sweep>`` (mode 0700) unless
+``SlurmOptions.folder`` says otherwise; the store itself holds JSON and CSV only.
 """
 from __future__ import annotations
 
@@ -14,10 +20,13 @@ import importlib
 import itertools
 import json
 import os
+import re
+import shutil
 import socket
 import time
 import traceback
 import typing
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +36,17 @@ from sims import SYSTEMS, runtime
 from sims.store import Store, config_dict
 
 BACKENDS = ("local", "debug", "slurm")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+=,-]{0,199}$")
+SUBMITIT_HOME = Path("~/.theory-testbed/submitit")
+
+
+def check_name(name: str, what: str = "name") -> str:
+    """A sweep name becomes a folder name: letters, digits and ``._+=,-``, not starting with a dot, no path
+    separators, at most 200 characters."""
+    if not isinstance(name, str) or not NAME.match(name):
+        raise ValueError(f"{what}={name!r} is not valid; use 1-200 letters, digits or . _ + = , - (starting with a "
+                         "letter or digit; no '/', no '..')")
+    return name
 
 
 # ----------------------------------------------------------------------------------------------- specification
@@ -41,6 +61,10 @@ def parse_value(config_cls, name: str, raw):
     if name not in types:
         raise ValueError(f"field {name!r} is not a field of {config_cls.__name__}; valid fields: {', '.join(types)}")
     tp = types[name]
+    if tp is tuple:  # a bare `tuple` field: its elements have the type of the default's elements
+        default = next(f.default for f in dataclasses.fields(config_cls) if f.name == name)
+        elem = type(default[0]) if isinstance(default, tuple) and default else str
+        tp = tuple[elem, ...]
     origin = typing.get_origin(tp)
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
@@ -136,8 +160,7 @@ class Sweep:
     dtype: str = "auto"
 
     def __post_init__(self):
-        if not self.name or "/" in self.name:
-            raise ValueError(f"name={self.name!r} must be a non-empty string without '/'")
+        check_name(self.name)
         if not self.configs:
             raise ValueError("configs is empty")
         if not self.seeds:
@@ -164,9 +187,13 @@ def _marker_dir(store: Store, sweep_name: str, state: str) -> Path:
 
 
 def run_one(fn: Callable, config, seeds: Sequence[int], device: str, dtype: str, root: str | None,
-            threads: int | None = None, sweep_name: str | None = None, log_path: str | None = None) -> pd.DataFrame:
+            threads: int | None = None, sweep_name: str | None = None, log_path: str | None = None,
+            parent_pid: int | None = None) -> pd.DataFrame:
     """One run through the store: the unit of work of every backend. With ``sweep_name`` it leaves a running
-    marker while it works and a failed marker (traceback, log path) if it raises."""
+    marker while it works and a failed marker (traceback, log path) if it raises. With ``parent_pid`` (a local
+    worker process) it exits when that process dies and never writes after it."""
+    if parent_pid is not None:
+        runtime.watch_parent(parent_pid)
     if threads == 1:
         runtime.use_one_cpu_thread("cpu")  # a worker process: one thread for its whole life
     store = Store(root)
@@ -178,13 +205,13 @@ def run_one(fn: Callable, config, seeds: Sequence[int], device: str, dtype: str,
     marker = {"key": key, "host": socket.gethostname(), "pid": os.getpid(), "log": log_path,
               "job_id": os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID") or os.environ.get("SUBMITIT_LOCAL_JOB_ID"),
               "started": time.time()}
-    (running / f"{key}.json").write_text(json.dumps(marker))
+    write_json(running / f"{key}.json", marker)
     try:
         df = store.run(fn, config, seeds, device=device, dtype=dtype)
     except BaseException as err:
         failed.mkdir(parents=True, exist_ok=True)
         marker.update(error=repr(err), traceback=traceback.format_exc())
-        (failed / f"{key}.json").write_text(json.dumps(marker))
+        write_json(failed / f"{key}.json", marker)
         raise
     finally:
         (running / f"{key}.json").unlink(missing_ok=True)
@@ -230,7 +257,8 @@ def run_many(fn: Callable, configs: Sequence, seeds: Sequence[int], *, device="a
     if n_jobs > 1 and len(todo) > 1 and dev.type == "cpu":
         from joblib import Parallel, delayed
 
-        jobs = (delayed(run_one)(fn, c, seeds, str(dev), dt, str(store.root), 1, sweep_name) for c in todo)
+        jobs = (delayed(run_one)(fn, c, seeds, str(dev), dt, str(store.root), 1, sweep_name, None, os.getpid())
+                for c in todo)
         for _ in runtime.progress(Parallel(n_jobs=n_jobs, backend="loky", return_as="generator_unordered")(jobs),
                                   total=len(todo), desc=desc or fn.__module__):
             pass
@@ -252,7 +280,9 @@ class SlurmOptions:
     cpus_per_task: int = 2
     gpus_per_node: int = 0
     mem_gb: int = 8
-    cluster: str | None = None   # None: auto-detect (slurm if sbatch exists); 'local'; 'debug'
+    cluster: str | None = None   # None: slurm, refused when no scheduler is found unless allow_local; 'local'; 'debug'
+    allow_local: bool = False    # with cluster=None and no SLURM scheduler, run on submitit's local executor
+    folder: str | None = None    # submitit's pickles and logs (None: ~/.theory-testbed/submitit/<sweep>, mode 0700)
     extra: tuple[tuple[str, object], ...] = ()
 
     def __post_init__(self):
@@ -270,6 +300,8 @@ def submit(sweep: Sweep, backend: str = "local", store: Store | None = None, *, 
     if backend not in BACKENDS:
         raise ValueError(f"backend={backend!r} is not valid; use one of {', '.join(BACKENDS)}")
     store = store or Store()
+    if backend == "slurm":
+        slurm = _resolve_cluster(slurm or SlurmOptions())
     if backend == "slurm" and "auto" in (sweep.device, sweep.dtype):
         raise ValueError("device and dtype must be explicit for the slurm backend (e.g. device='cuda', "
                          "dtype='float32'): the submitting node cannot tell what the compute nodes have")
@@ -278,6 +310,9 @@ def submit(sweep: Sweep, backend: str = "local", store: Store | None = None, *, 
     keys = [store.key(sweep.fn, c, sweep.seeds, device=device, dtype=dtype) for c in sweep.configs]
     todo = [c for c, k in zip(sweep.configs, keys) if not (store.path(sweep.fn, k) / "manifest.json").exists()]
     record = _write_record(store, sweep, keys, backend, device, dtype)
+    if backend == "slurm":
+        record["cluster"] = slurm.cluster
+        _save_record(store, record)
     _clear_failed(store, sweep.name, keys)
     if backend == "local":
         run_many(sweep.fn, todo, sweep.seeds, device=device, dtype=dtype, store=store, n_jobs=n_jobs,
@@ -286,7 +321,7 @@ def submit(sweep: Sweep, backend: str = "local", store: Store | None = None, *, 
         for c in todo:
             run_one(sweep.fn, c, sweep.seeds, device, dtype, str(store.root), sweep_name=sweep.name)
     elif todo:
-        record["jobs"] = _submit_slurm(sweep, todo, store, device, dtype, slurm or SlurmOptions(), wait)
+        record["jobs"] = _submit_slurm(sweep, todo, store, device, dtype, slurm, wait)
         _save_record(store, record)
     return record
 
@@ -295,7 +330,8 @@ def _submit_slurm(sweep: Sweep, todo: list, store: Store, device: str, dtype: st
                   wait: bool | None) -> list[dict]:
     import submitit
 
-    folder = store.root / "logs" / sweep.name
+    folder = Path(os.path.expanduser(opts.folder)) if opts.folder else Path(os.path.expanduser(SUBMITIT_HOME)) / sweep.name
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     executor = submitit.AutoExecutor(folder=folder / "%j", cluster=opts.cluster)
     params = dict(timeout_min=opts.timeout_min, cpus_per_task=opts.cpus_per_task, mem_gb=opts.mem_gb,
                   gpus_per_node=opts.gpus_per_node or None, name=sweep.name,
@@ -318,7 +354,44 @@ def _submit_slurm(sweep: Sweep, todo: list, store: Store, device: str, dtype: st
              "n_configs": len(c)} for j, c in zip(jobs, chunks)]
 
 
+def _resolve_cluster(opts: SlurmOptions) -> SlurmOptions:
+    """cluster=None means SLURM: refused without a scheduler (no ``sbatch`` on PATH) unless ``allow_local``, in
+    which case submitit's local executor runs the same code path on this machine."""
+    if opts.cluster is not None:
+        if opts.cluster not in ("slurm", "local", "debug"):
+            raise ValueError(f"cluster={opts.cluster!r} is not valid; use slurm, local or debug")
+        return opts
+    if shutil.which("sbatch"):
+        return dataclasses.replace(opts, cluster="slurm")
+    if not opts.allow_local:
+        raise ValueError("backend='slurm' found no SLURM scheduler (no sbatch on PATH); run on a login node of the "
+                         "cluster, or pass --allow-local to run the jobs on this machine through submitit's local "
+                         "executor")
+    return dataclasses.replace(opts, cluster="local")
+
+
 # ------------------------------------------------------------------------------------------------------ status
+def write_json(path: Path, obj) -> None:
+    """Write JSON to a unique temporary name beside ``path`` and rename it into place: readers see the old file or
+    the new one, never half of one, whatever the number of writers."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{socket.gethostname()}~{os.getpid()}~{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        tmp.write_text(json.dumps(obj, indent=2))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_json(path: Path) -> dict | None:
+    """A record or marker, or None when it is absent or unreadable (a marker written in place by an older version
+    and cut by a crash): status treats such a marker as absent."""
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return obj if isinstance(obj, dict) else None
+
 def _record_path(store: Store, name: str) -> Path:
     return store.root / ".sweeps" / name / "sweep.json"
 
@@ -334,11 +407,7 @@ def _write_record(store: Store, sweep: Sweep, keys: list[str], backend: str, dev
 
 
 def _save_record(store: Store, record: dict) -> None:
-    path = _record_path(store, record["name"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    write_json(_record_path(store, record["name"]), record)
 
 
 def _clear_failed(store: Store, name: str, keys: list[str]) -> None:
@@ -358,12 +427,15 @@ def _alive(marker: dict) -> bool:
 
 def status(name: str, store: Store | None = None) -> pd.DataFrame:
     """One row per run of sweep ``name``: key, state (done | running | failed | missing), log path, error."""
+    check_name(name, "sweep")
     store = store or Store()
     path = _record_path(store, name)
     if not path.exists():
         known = sorted(p.name for p in (store.root / ".sweeps").glob("*")) if (store.root / ".sweeps").exists() else []
         raise ValueError(f"sweep={name!r} is not recorded under {store.root}; known sweeps: {', '.join(known) or 'none'}")
-    record = json.loads(path.read_text())
+    record = read_json(path)
+    if record is None or not {"keys", "configs", "system"} <= set(record):
+        raise ValueError(f"sweep={name!r}: its record {path} is unreadable; submit the sweep again to rewrite it")
     rows = []
     for key, config in zip(record["keys"], record["configs"]):
         done = (store.root / record["system"] / key / "manifest.json").exists()
@@ -372,11 +444,9 @@ def status(name: str, store: Store | None = None) -> pd.DataFrame:
         state, log, error = "missing", "", ""
         if done:
             state = "done"
-        elif failed.exists():
-            m = json.loads(failed.read_text())
+        elif (m := read_json(failed)) is not None:
             state, log, error = "failed", m.get("log") or "", m.get("error", "")
-        elif running.exists():
-            m = json.loads(running.read_text())
+        elif (m := read_json(running)) is not None:
             state, log = ("running", m.get("log") or "") if _alive(m) else ("failed", m.get("log") or "")
             if state == "failed":
                 error = "worker died mid-run (killed or timed out); no partial result was kept"

@@ -33,7 +33,8 @@ def test_run_help_lists_fields(toy_system, capsys):
     with pytest.raises(SystemExit):
         cli.main(["run", "toy", "--help"])
     out = capsys.readouterr().out
-    assert "--scale" in out and "float (default 1.0)" in out and "--shape" in out
+    assert "--scale" in out and "[float, default 1.0]" in out and "--shape" in out
+    assert "standard deviation of the draws" in out  # the field's comment is its help
 
 
 def test_bad_values_are_clear_errors(toy_system, capsys):

@@ -82,3 +82,62 @@ def test_one_cpu_thread_keeps_batched_solves_working():
         "assert torch.get_num_threads() == 1\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+
+
+# ------------------------------------------------------------------------- config validation, every system
+def _catalogue():
+    from tests.test_fuzz_cli import CATALOGUE
+
+    return CATALOGUE
+
+
+@pytest.mark.parametrize("system, fn_name, cls", _catalogue(), ids=lambda v: getattr(v, "__name__", str(v)))
+def test_every_numeric_field_is_bounded_and_finite(system, fn_name, cls):
+    """Every number a Config takes is finite and below a stated upper bound; the message names the field, the
+    value and the range."""
+    import dataclasses
+    import math
+
+    defaults = cls()  # the defaults are valid (and every numeric field has a declared range)
+    for f in dataclasses.fields(cls):
+        value = getattr(defaults, f.name)
+        element = value[0] if isinstance(value, tuple) and value else value
+        if isinstance(element, bool) or not isinstance(element, (int, float)):
+            continue
+        huge = 10**30 if isinstance(element, int) else 1e300
+        bad = [huge] + ([math.nan, math.inf] if isinstance(element, float) else [])
+        for v in bad:
+            changed = (v,) + tuple(value[1:]) if isinstance(value, tuple) else v
+            with pytest.raises(ValueError, match=rf"{f.name}=.*(in \[|must|valid|need)"):
+                cls(**{f.name: changed})
+
+
+def test_check_fields_messages_and_undeclared_fields():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class C:
+        steps: int = 3
+        lr: float = 0.1
+        dts: tuple = (0.5, 0.25)
+
+    runtime.check_fields(C(), {"steps": (1, 10), "lr": (0, 1), "dts": (1e-9, 1)})
+    with pytest.raises(ValueError, match=r"lr=inf is not valid; need a finite number in \[0, 1\]"):
+        runtime.check_fields(C(lr=float("inf")), {"steps": (1, 10), "lr": (0, 1), "dts": (1e-9, 1)})
+    with pytest.raises(ValueError, match=r"steps=2.5 is not valid; need an integer in \[1, 10\]"):
+        runtime.check_fields(C(steps=2.5), {"steps": (1, 10), "lr": (0, 1), "dts": (1e-9, 1)})
+    with pytest.raises(ValueError, match=r"dts=\(0.5, 'a'\)"):
+        runtime.check_fields(C(dts=(0.5, "a")), {"steps": (1, 10), "lr": (0, 1), "dts": (1e-9, 1)})
+    with pytest.raises(TypeError, match="C.lr has no declared range"):
+        runtime.check_fields(C(), {"steps": (1, 10), "dts": (1e-9, 1)})
+
+
+def test_progress_prints_a_plain_line_every_few_seconds_off_a_terminal(monkeypatch, capsys):
+    monkeypatch.delenv("THEORY_TESTBED_QUIET", raising=False)
+    monkeypatch.setattr(runtime, "PROGRESS_EVERY_S", 0.0)
+    assert list(runtime.progress(range(3), desc="sweep x")) == [0, 1, 2]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("sweep x: 1/3 (33 %)") and len(lines) == 3
+    monkeypatch.setenv("THEORY_TESTBED_QUIET", "1")
+    assert list(runtime.progress(range(3))) == [0, 1, 2]
+    assert capsys.readouterr().err == ""
