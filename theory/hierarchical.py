@@ -7,9 +7,9 @@ What lives here (numpy/scipy, float64, pure functions):
 - :class:`SeparableTarget` ``(k, g, lam, d)``: :math:`p = d^{-1/2}\sum_i \lambda_i h_k(\langle q_i, x\rangle)` and
   :math:`h = g(p)` with exact cumulants, moments and chaos weights :math:`\|P_\ell h\|^2` (no Monte Carlo).
 - :func:`stein_constant`, :func:`kernel_plateau`, :func:`ideal_feature_correlation` and the stage-1 feature
-  correlation against n (:func:`feature_correlation_prediction`, the brief's heteroscedastic "sandwich" formula).
+  correlation against n (:func:`feature_correlation_prediction`, a heteroscedastic "sandwich" formula; docs/hierarchical.md).
 
-Rebuilt, not read from the paper (the PDF was unavailable; see the brief, sections 2 and 9): the separable form of
+Rebuilt, not read from the paper (the PDF was unavailable; docs/hierarchical.md lists what to confirm): the separable form of
 p with L = d terms, the finite-d constant c_d = E[g(p)p] as the comparison target, and the sandwich formula for
 the stage-1 correlation. The chaos weights are exact; only the sandwich variance S uses a seeded Monte Carlo.
 
@@ -169,7 +169,7 @@ def kernel_diagonal(x, k: int):
 
     It is radial, so it is evaluated at :math:`(\|x\|, 0, \dots, 0)` by the generating product
     :math:`\big(\sum_m t^m h_m(\|x\|)^2\big)\big(\sum_m t^m h_m(0)^2\big)^{d-1}` truncated at :math:`t^k`
-    (O(k^2) per point). For k = 2 it equals :math:`1 + r + (r^2 - 2r + d)/2` with :math:`r = \|x\|^2` (brief §4).
+    (O(k^2) per point). For k = 2 it equals :math:`1 + r + (r^2 - 2r + d)/2` with :math:`r = \|x\|^2`.
     """
     x = np.asarray(x, dtype=np.float64)
     d = x.shape[-1]
@@ -300,7 +300,7 @@ class SeparableTarget:
 
     ``g``: monomial coefficients :math:`(g_0, g_1, \dots, g_q)`; ``lam``: d numbers, or ``"balanced"`` (alternating
     ±1, even d) or ``"ones"``. This separable reading of WNL's assumption (p a normalised sum of independent
-    degree-k pieces on orthogonal subspaces of dimension 1) is the brief's, rebuilt from summaries (brief §1).
+    degree-k pieces on orthogonal subspaces of dimension 1) is rebuilt from summaries of the paper.
 
     Reference: arXiv 2311.13774, Assumption on p and Sec. 5 (example p = Σ λ_i h_3(x_i)).
     """
@@ -402,7 +402,7 @@ class SeparableTarget:
                   P_{\le k}p^3 = d^{-3/2}\Big[\sum_i\lambda_i^3 P_{\le k}(\psi^3)(z_i)
                   + 3\big(\textstyle\sum_i\lambda_i^2\big)\sum_j\lambda_j\psi_j - 3\sum_j\lambda_j^3\psi_j\Big],
 
-        since products over distinct coordinates of pure degree-k factors have degree > k (brief §4).
+        since products over distinct coordinates of pure degree-k factors have degree > k.
         """
         if self.q > 3:
             raise ValueError(f"g has degree q={self.q}; the pointwise projection is implemented for q <= 3")
@@ -457,7 +457,7 @@ def gaussian_limit_constant(g) -> float:
 def stein_constant(target: SeparableTarget) -> float:
     r"""Exact finite-d constant :math:`c_d = E[g(p)\,p] = \sum_j g_j E[p^{j+1}]`: the coefficient of p in
     :math:`P_k h` (and :math:`\langle h, p\rangle`). Tends to :math:`\hat g_1` as d → ∞, but at WNL's sizes it
-    is far off (WNL's example: :math:`c_d \propto 3 + 90/d` vs 3). Reference: arXiv 2311.13774, Lemma 2 (brief §3).
+    is far off (WNL's example: :math:`c_d \propto 3 + 90/d` vs 3). Reference: arXiv 2311.13774, Lemma 2.
     """
     m = target.moments(target.q + 1)
     return float(np.asarray(target.g) @ m[1 : target.q + 2])
@@ -483,7 +483,7 @@ def kernel_plateau(target: SeparableTarget) -> float:
 def ideal_feature_correlation(target: SeparableTarget) -> float:
     r""":math:`\mathrm{corr}(P_{\le k}h, p) = c_d / \sqrt{\sum_{1\le\ell\le k}\|P_\ell h\|^2}` (p is pure degree k,
     centred, unit variance). 1 when :math:`P_{\le k}h \propto p`; :math:`(1+4/d)^{-1/2}` for k = 2,
-    g = h_1 + h_2 with balanced signs. Reference: arXiv 2311.13774, Lemma 2 (brief §4).
+    g = h_1 + h_2 with balanced signs. Reference: arXiv 2311.13774, Lemma 2.
     """
     var_p = float(target.moments(2)[2])
     return stein_constant(target) / math.sqrt(low_degree_norm2(target) * var_p)
@@ -495,7 +495,7 @@ def sandwich_variance(target: SeparableTarget, n_mc: int | None = None, seed: in
     :math:`\varepsilon = h - P_{\le k}h`, by a seeded Monte Carlo over ``n_mc`` Gaussian points (the only Monte
     Carlo here; its relative error at d ≤ 32 is a few per cent (heavy tails) and enters the prediction under a
     square root).
-    Homoscedastic noise would give :math:`\sigma^2 N`; the ratio is a purely radial effect (brief §4).
+    Homoscedastic noise would give :math:`\sigma^2 N`; the ratio is a purely radial effect.
     """
     # Default size ~6.4e6/d points (8e5 at d = 8, 2e5 at d = 32): the tails are heaviest at small d, where the
     # seed-to-seed spread of S at 2e5 points was ±20 % (d = 8) but only ±5 % at d = 32.
@@ -512,13 +512,77 @@ def sandwich_variance(target: SeparableTarget, n_mc: int | None = None, seed: in
     return total / n_mc
 
 
+def kernel_diagonal_coefficients(d: int, k: int) -> np.ndarray:
+    r"""Monomial coefficients :math:`(\kappa_0..\kappa_k)` of the radial kernel diagonal as a polynomial in
+    :math:`r = \|x\|^2`: :math:`K_k(x,x) = \sum_b \kappa_b r^b` (degree k, since :math:`h_m(t)^2` is even in t).
+    For k = 2: :math:`(1 + d/2,\ 0,\ 1/2)`. Solved from :func:`kernel_diagonal` at k + 1 radii (exact up to
+    rounding)."""
+    r = np.arange(k + 1, dtype=np.float64)
+    x = np.zeros((k + 1, d))
+    x[:, 0] = np.sqrt(r)
+    return np.linalg.solve(np.vander(r, k + 1, increasing=True), kernel_diagonal(x, k))
+
+
+def _p_r_moments(target: SeparableTarget, a_max: int, b_max: int) -> np.ndarray:
+    r"""Exact joint moments :math:`M_{ab} = E[p^a r^b]`, :math:`r = \|x\|^2`, a <= a_max, b <= b_max: p and r are
+    sums over coordinates of the independent pairs :math:`(\lambda_i h_k(z_i)/\sqrt d,\ z_i^2)`, so their moment
+    tables combine by the binomial convolution
+    :math:`E[(X+X')^a(Y+Y')^b] = \sum_{i,j}\binom ai\binom bj E[X^iY^j]E[X'^{a-i}Y'^{b-j}]`."""
+    z, w = gauss_hermite(target.k * a_max // 2 + b_max + 2)
+    psi = hermite_h(target.k, z)
+    base = np.array([[np.sum(w * psi**a * z ** (2 * b)) for b in range(b_max + 1)] for a in range(a_max + 1)])
+    C = np.array([[math.comb(a, i) for i in range(a_max + 1)] for a in range(a_max + 1)], dtype=np.float64)
+    D = np.array([[math.comb(b, j) for j in range(b_max + 1)] for b in range(b_max + 1)], dtype=np.float64)
+    M = np.zeros((a_max + 1, b_max + 1))
+    M[0, 0] = 1.0
+    for lam in target.lam:
+        one = base * (lam / math.sqrt(target.d)) ** np.arange(a_max + 1)[:, None]
+        new = np.zeros_like(M)
+        for a in range(a_max + 1):
+            for b in range(b_max + 1):
+                new[a, b] = sum(C[a, i] * D[b, j] * one[i, j] * M[a - i, b - j]
+                                for i in range(a + 1) for j in range(b + 1))
+        M = new
+    return M
+
+
+def sandwich_variance_exact(target: SeparableTarget) -> float:
+    r"""The sandwich variance :math:`S = E[\varepsilon^2 K_k(x,x)]` exactly, for targets whose degree-<=k part is
+    affine in p (:math:`P_{\le k}h = E h + c_d\,p`, i.e. :func:`ideal_feature_correlation` = 1, e.g. the k = 2
+    testbed g = h_1 + h_3). Then :math:`\varepsilon = g(p) - E h - c_d p` is a polynomial in p and
+    :math:`K_k` one in :math:`r = \|x\|^2`, so S is a finite sum of the exact joint moments
+    :math:`E[p^a r^b]` (:func:`_p_r_moments`): no Monte Carlo.
+    Raises ValueError when :math:`P_{\le k}h` is not affine in p (use :func:`sandwich_variance`).
+    """
+    rho_star = ideal_feature_correlation(target)
+    if abs(rho_star - 1.0) > 1e-10:
+        raise ValueError(f"corr(P_<=k h, p) = {rho_star:.12f} != 1: P_<=k h is not affine in p for this target; "
+                         "use sandwich_variance (Monte Carlo)")
+    eps = np.array(target.g, dtype=np.float64)
+    eps[0] -= target.h_moments()[0]
+    eps[1] -= stein_constant(target)
+    eps2 = np.convolve(eps, eps)
+    kappa = kernel_diagonal_coefficients(target.d, target.k)
+    M = _p_r_moments(target, len(eps2) - 1, target.k)
+    return float(eps2 @ M @ kappa)
+
+
+def homoscedastic_variance(target: SeparableTarget) -> float:
+    r"""The homoscedastic stand-in for S, :math:`\sigma^2 N` with :math:`\sigma^2 = \|h - P_{\le k}h\|^2`
+    (noise of constant variance): what the stage-1 variance would be without the radial (leverage) effect.
+    The sandwich S exceeds it by 5.29 / 2.91 / 1.87 / 1.56 at d = 8 / 16 / 32 / 48 for the k = 2 testbed
+    (:func:`sandwich_variance_exact`)."""
+    sigma2 = target.variance_h - low_degree_norm2(target)
+    return float(sigma2 * target.N)
+
+
 def feature_correlation_prediction(target: SeparableTarget, n, S: float | None = None):
     r"""Predicted stage-1 correlation (ridge/OLS on all degree-:math:`\le k` features, n > N):
 
     .. math:: \mathrm{corr}(\varphi, p) \approx \frac{\mathrm{corr}(P_{\le k}h, p)}
               {\sqrt{1 + S / ((n - N)\,\|\beta\|^2)}},\qquad \|\beta\|^2 = \|P_{\le k}h\|^2,
 
-    with :math:`S` from :func:`sandwich_variance`. NaN for n <= N. Rebuilt in the brief (§4), not from the paper;
+    with :math:`S` from :func:`sandwich_variance`. NaN for n <= N. Rebuilt (docs/hierarchical.md), not from the paper;
     observed to be accurate to ~0.025 for k = 2 at n ≥ 16N and conservative for k = 3 heavy tails.
     """
     S = sandwich_variance(target) if S is None else S
@@ -529,10 +593,36 @@ def feature_correlation_prediction(target: SeparableTarget, n, S: float | None =
     return np.where(n > target.N, out, np.nan)
 
 
+def variance_from_correlation(target: SeparableTarget, n, corr):
+    r"""The inverse of :func:`feature_correlation_prediction`: the variance S for which the curve passes through
+    ``corr`` at sample size n,
+
+    .. math:: \hat S = (n - N)\,\|\beta\|^2\,\Big(\frac{\rho^{*2}}{\mathrm{corr}^2} - 1\Big),
+
+    linear in :math:`1/\mathrm{corr}^2`, so a mean of :math:`\hat S` over seeds and n estimates the stage-1
+    variance the simulation actually shows, to be compared with :func:`sandwich_variance_exact`.
+    """
+    n, corr = np.asarray(n, dtype=np.float64), np.asarray(corr, dtype=np.float64)
+    rho_star = ideal_feature_correlation(target)
+    return (n - target.N) * low_degree_norm2(target) * (rho_star**2 / corr**2 - 1.0)
+
+
+def ridge_excess_error(target: SeparableTarget, n, S: float | None = None):
+    r"""Predicted normalised excess test error of the stage-1 (degree-:math:`\le k` ridge) predictor over the best
+    degree-:math:`\le k` predictor :math:`P_{\le k}h`: :math:`\|\varphi - P_{\le k}h\|^2/\mathrm{Var}\,h
+    = S/((n - N)\,\mathrm{Var}\,h)`, the same variance that sets :func:`feature_correlation_prediction`.
+    NaN for n <= N."""
+    S = sandwich_variance(target) if S is None else S
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = S / ((n - target.N) * target.variance_h)
+    return np.where(n > target.N, out, np.nan)
+
+
 def threshold_prediction(target: SeparableTarget, rho: float, S: float | None = None) -> float:
     r"""Sample size at which :func:`feature_correlation_prediction` reaches ``rho``:
     :math:`n^* = N\,\big(1 + A/((\rho^*/\rho)^2 - 1)\big)`, :math:`A = S/(N\|\beta\|^2)`; inf if
-    :math:`\rho \ge \rho^*`. Reference: brief §5 "Exponent fits".
+    :math:`\rho \ge \rho^*`. Reference: docs/hierarchical.md (claim 3).
     """
     S = sandwich_variance(target) if S is None else S
     rho_star = ideal_feature_correlation(target)
