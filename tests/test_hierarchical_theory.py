@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from theory import hierarchical as th
 
-TOL = 1e-10  # quadrature of polynomials: observed error ~1e-15, rule C·n·eps with generous C (brief §6)
+TOL = 1e-10  # quadrature of polynomials: observed error ~1e-15, rule C·n·eps with generous C
 
 
 @given(st.integers(0, 12), st.integers(0, 12))
@@ -49,8 +49,8 @@ def test_stein_identity(coeffs, n):
     assert abs(lhs - th.stein_hermite_coefficient(g, n)) <= TOL * max(1.0, np.abs(g).sum() * 100)
 
 
-def test_stein_brief_example():
-    g = (0.0, 1.0, -2.0, 1.0)  # z^3 - 2z^2 + z: E[g He_1] = 4, E[g He_2] = -4 (brief §6)
+def test_stein_worked_example():
+    g = (0.0, 1.0, -2.0, 1.0)  # z^3 - 2z^2 + z: E[g He_1] = 4, E[g He_2] = -4
     assert math.isclose(th.stein_hermite_coefficient(g, 1), 4.0)
     assert math.isclose(th.stein_hermite_coefficient(g, 2) * math.sqrt(2), -4.0)
 
@@ -137,7 +137,7 @@ def test_non_proportional_law(d):
 
 
 def test_pointwise_projection_matches_chaos_weights():
-    # ||P_<=k h||^2 from the pointwise projection (MC) vs the exact chaos weights; 5-sigma rule (brief §6).
+    # ||P_<=k h||^2 from the pointwise projection (MC) vs the exact chaos weights; 5-sigma rule.
     rng = np.random.default_rng(3)
     for k, link, d in ((2, "h1+h3", 8), (2, "h1+h2", 8), (3, "z3", 6)):
         t = th.SeparableTarget(k, th.link_coefficients(link), "balanced", d)
