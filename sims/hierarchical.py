@@ -391,7 +391,8 @@ def run(config: Config, seeds, *, device="auto", dtype="auto"):
     Metrics (step = n = |D1|): ``corr_phi_p`` = corr(phi, p) on test points; ``corr_phi_Ph`` = corr(phi,
     P_{<=k} h) (when deg g <= 3); ``err_plateau`` = normalised test error of P_{<=k} h itself on the same test
     points (the plateau, exact predictor, same for every n; when deg g <= 3); ``err_stage1`` = normalised test error of phi itself (= degree-<=k polynomial
-    ridge, the kernel limit); ``err_three_layer`` = after stage 2; ``err_relu_rf`` = ReLU random-features ridge.
+    ridge, the kernel limit); ``err_three_layer`` = after stage 2; ``err_link_plugin`` = the true link on the learned feature,
+    g(phi/c_d) (what stage 2 should match or beat); ``err_relu_rf`` = ReLU random-features ridge.
     """
     device = runtime.resolve_device(device)
     dtype = runtime.resolve_dtype(dtype, device)
@@ -413,6 +414,11 @@ def run(config: Config, seeds, *, device="auto", dtype="auto"):
     phi2 = _apply(feats, prob.x2, U)
     h_test = _stage2(cfg, seeds, phi2, prob.h(prob.x2), phi_test, device, dtype)
     metrics["err_three_layer"] = _norm_err(h_test, y_test)
+    # the true link on the learned feature, g(phi / c_d): the reference a learned stage 2 should match or beat
+    z_hat, plug_in = phi_test / th.stein_constant(t), torch.zeros_like(phi_test)
+    for coef in reversed(t.g):
+        plug_in = plug_in * z_hat + coef
+    metrics["err_link_plugin"] = _norm_err(plug_in, y_test)
     if cfg.relu_rf_over_N > 0:
         rf = _relu_rf(cfg, seeds, device, dtype, int(math.ceil(cfg.relu_rf_over_N * cfg.N)))
         W = streamed_ridge(rf, _Problem(cfg, seeds, device, dtype), cfg.n_grid, cfg.ridge)

@@ -21,7 +21,7 @@ def test_run_logs_every_metric_on_the_n_grid():
     cfg = sim.Config(**TINY, relu_rf_over_N=1.0)
     a = sim.run(cfg, [0, 1], **CPU)
     assert set(a.metric) == {"corr_phi_p", "corr_phi_Ph", "err_plateau", "err_stage1", "err_three_layer",
-                             "err_relu_rf"}
+                             "err_link_plugin", "err_relu_rf"}
     assert sorted(a.step.unique()) == list(cfg.n_grid)
 
 
@@ -32,7 +32,7 @@ def test_gd_with_weight_decay_equals_ridge():
     U_ridge = sim.streamed_ridge(feats, prob, cfg.n_grid, 1e-2)
     prob = sim._Problem(cfg, [0, 1], torch.device("cpu"), torch.float64)
     U_gd = sim.streamed_ridge(feats, prob, cfg.n_grid, 1e-2, solver="gd", gd_steps=1500)
-    assert torch.allclose(U_gd, U_ridge, atol=1e-6, rtol=0)  # brief §6: <= 1e-6 after many steps
+    assert torch.allclose(U_gd, U_ridge, atol=1e-6, rtol=0)  # GD with weight decay converges to the ridge solution: <= 1e-6 after many steps
 
 
 def test_streamed_equals_explicit_solution(monkeypatch):
@@ -113,7 +113,7 @@ def test_hermite_features_count_and_gram():
     F = sim.hermite_features(x, k)
     assert F.shape[-1] == th.feature_count(d, k) == math.comb(d + k, k)
     G = (F.transpose(-1, -2) @ F / x.shape[1])[0]
-    assert torch.allclose(G, torch.eye(G.shape[0], dtype=G.dtype), atol=0.05)  # brief §6: Gram ≈ I
+    assert torch.allclose(G, torch.eye(G.shape[0], dtype=G.dtype), atol=0.05)  # orthonormal features: Gram ≈ I on many samples
 
 
 def test_hermite_features_match_theory_polynomials():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from theory import hierarchical as th
 
-TOL = 1e-10  # quadrature of polynomials: observed error ~1e-15, rule C·n·eps with generous C (brief §6)
+TOL = 1e-10  # quadrature of polynomials: observed error ~1e-15, rule C·n·eps with generous C
 
 
 @given(st.integers(0, 12), st.integers(0, 12))
@@ -49,8 +49,8 @@ def test_stein_identity(coeffs, n):
     assert abs(lhs - th.stein_hermite_coefficient(g, n)) <= TOL * max(1.0, np.abs(g).sum() * 100)
 
 
-def test_stein_brief_example():
-    g = (0.0, 1.0, -2.0, 1.0)  # z^3 - 2z^2 + z: E[g He_1] = 4, E[g He_2] = -4 (brief §6)
+def test_stein_worked_example():
+    g = (0.0, 1.0, -2.0, 1.0)  # z^3 - 2z^2 + z: E[g He_1] = 4, E[g He_2] = -4
     assert math.isclose(th.stein_hermite_coefficient(g, 1), 4.0)
     assert math.isclose(th.stein_hermite_coefficient(g, 2) * math.sqrt(2), -4.0)
 
@@ -137,7 +137,7 @@ def test_non_proportional_law(d):
 
 
 def test_pointwise_projection_matches_chaos_weights():
-    # ||P_<=k h||^2 from the pointwise projection (MC) vs the exact chaos weights; 5-sigma rule (brief §6).
+    # ||P_<=k h||^2 from the pointwise projection (MC) vs the exact chaos weights; 5-sigma rule.
     rng = np.random.default_rng(3)
     for k, link, d in ((2, "h1+h3", 8), (2, "h1+h2", 8), (3, "z3", 6)):
         t = th.SeparableTarget(k, th.link_coefficients(link), "balanced", d)
@@ -184,9 +184,51 @@ def test_sandwich_prediction_shape():
     assert np.isnan(pred[0]) and 0 < pred[1] < pred[2] < pred[3] <= 1
     n_star = th.threshold_prediction(t, 0.9, S=S)
     assert math.isclose(float(th.feature_correlation_prediction(t, n_star, S=S)), 0.9, rel_tol=1e-10)
-    # heteroscedastic inflation > 1 (brief: S/(sigma^2 N) = 3.35 at d = 16)
-    sigma2 = t.variance_h - th.low_degree_norm2(t)
-    assert 2.0 < S / (sigma2 * t.N) < 4.5
+    # heteroscedastic inflation > 1 (exactly S/(sigma^2 N) = 2.91 at d = 16)
+    assert 2.0 < S / th.homoscedastic_variance(t) < 4.5
+
+
+def test_sandwich_variance_exact_against_tensor_quadrature():
+    """The moment-table route equals E[eps^2 K] by tensor Gauss-Hermite quadrature over all d coordinates (exact:
+    the integrand is a polynomial of degree 16 in z, 9 nodes per axis integrate degree 17)."""
+    import itertools
+
+    for k, d in ((2, 4), (1, 4)):
+        t = th.SeparableTarget(k, th.link_coefficients("h1+h3"), "balanced", d)
+        z1, w1 = th.gauss_hermite(9)
+        grid = np.array(list(itertools.product(z1, repeat=d)))
+        w = np.prod(np.array(list(itertools.product(w1, repeat=d))), axis=1)
+        eps = t.h_of_z(grid) - t.low_degree_projection_of_z(grid)
+        brute = float(np.sum(w * eps**2 * th.kernel_diagonal(grid, k)))
+        assert math.isclose(th.sandwich_variance_exact(t), brute, rel_tol=1e-9)
+
+
+def test_sandwich_variance_exact_against_monte_carlo():
+    t = th.SeparableTarget(2, th.link_coefficients("h1+h3"), "balanced", 16)
+    rng = np.random.default_rng(3)
+    vals = []
+    for _ in range(10):
+        z = rng.standard_normal((20_000, 16))
+        eps = t.h_of_z(z) - t.low_degree_projection_of_z(z)
+        vals.append(np.mean(eps**2 * th.kernel_diagonal(z, 2)))
+    assert abs(np.mean(vals) - th.sandwich_variance_exact(t)) < 5 * np.std(vals, ddof=1) / math.sqrt(len(vals))
+    assert math.isclose(th.sandwich_variance_exact(t) / th.homoscedastic_variance(t), 2.908496732, rel_tol=1e-8)
+
+
+def test_sandwich_variance_exact_needs_affine_projection():
+    with pytest.raises(ValueError, match="affine"):
+        th.sandwich_variance_exact(th.SeparableTarget(2, th.link_coefficients("h1+h2"), "balanced", 16))
+
+
+def test_kernel_diagonal_coefficients_and_curve_inversion():
+    for d in (4, 9, 30):
+        assert np.allclose(th.kernel_diagonal_coefficients(d, 2), [1 + d / 2, 0.0, 0.5], atol=1e-10)
+    t = th.SeparableTarget(2, th.link_coefficients("h1+h3"), "balanced", 24)
+    n = np.array([4.0, 16.0, 32.0]) * t.N
+    corr = th.feature_correlation_prediction(t, n, S=1234.5)
+    assert np.allclose(th.variance_from_correlation(t, n, corr), 1234.5, rtol=1e-12)
+    # the excess error of the ridge predictor is the same variance over (n - N) Var h
+    assert np.allclose(th.ridge_excess_error(t, n, S=1234.5), 1234.5 / ((n - t.N) * t.variance_h), rtol=1e-12)
 
 
 @pytest.mark.parametrize("kwargs, field", [

@@ -7,9 +7,9 @@ What lives here (numpy/scipy, float64, pure functions):
 - :class:`SeparableTarget` ``(k, g, lam, d)``: :math:`p = d^{-1/2}\sum_i \lambda_i h_k(\langle q_i, x\rangle)` and
   :math:`h = g(p)` with exact cumulants, moments and chaos weights :math:`\|P_\ell h\|^2` (no Monte Carlo).
 - :func:`stein_constant`, :func:`kernel_plateau`, :func:`ideal_feature_correlation` and the stage-1 feature
-  correlation against n (:func:`feature_correlation_prediction`, the testbed's heteroscedastic "sandwich" formula).
+  correlation against n (:func:`feature_correlation_prediction`, a heteroscedastic "sandwich" formula; docs/hierarchical.md).
 
-Rebuilt, not read from the paper (the PDF was unavailable when the testbed was built): the separable form of
+Rebuilt, not read from the paper (the PDF was unavailable; docs/hierarchical.md lists what to confirm): the separable form of
 p with L = d terms, the finite-d constant c_d = E[g(p)p] as the comparison target, and the sandwich formula for
 the stage-1 correlation. The chaos weights are exact; only the sandwich variance S uses a seeded Monte Carlo.
 
@@ -920,6 +920,70 @@ def sandwich_variance(target: SeparableTarget, n_mc: int | None = None, seed: in
     return total / n_mc
 
 
+def kernel_diagonal_coefficients(d: int, k: int) -> np.ndarray:
+    r"""Monomial coefficients :math:`(\kappa_0..\kappa_k)` of the radial kernel diagonal as a polynomial in
+    :math:`r = \|x\|^2`: :math:`K_k(x,x) = \sum_b \kappa_b r^b` (degree k, since :math:`h_m(t)^2` is even in t).
+    For k = 2: :math:`(1 + d/2,\ 0,\ 1/2)`. Solved from :func:`kernel_diagonal` at k + 1 radii (exact up to
+    rounding)."""
+    r = np.arange(k + 1, dtype=np.float64)
+    x = np.zeros((k + 1, d))
+    x[:, 0] = np.sqrt(r)
+    return np.linalg.solve(np.vander(r, k + 1, increasing=True), kernel_diagonal(x, k))
+
+
+def _p_r_moments(target: SeparableTarget, a_max: int, b_max: int) -> np.ndarray:
+    r"""Exact joint moments :math:`M_{ab} = E[p^a r^b]`, :math:`r = \|x\|^2`, a <= a_max, b <= b_max: p and r are
+    sums over coordinates of the independent pairs :math:`(\lambda_i h_k(z_i)/\sqrt d,\ z_i^2)`, so their moment
+    tables combine by the binomial convolution
+    :math:`E[(X+X')^a(Y+Y')^b] = \sum_{i,j}\binom ai\binom bj E[X^iY^j]E[X'^{a-i}Y'^{b-j}]`."""
+    z, w = gauss_hermite(target.k * a_max // 2 + b_max + 2)
+    psi = hermite_h(target.k, z)
+    base = np.array([[np.sum(w * psi**a * z ** (2 * b)) for b in range(b_max + 1)] for a in range(a_max + 1)])
+    C = np.array([[math.comb(a, i) for i in range(a_max + 1)] for a in range(a_max + 1)], dtype=np.float64)
+    D = np.array([[math.comb(b, j) for j in range(b_max + 1)] for b in range(b_max + 1)], dtype=np.float64)
+    M = np.zeros((a_max + 1, b_max + 1))
+    M[0, 0] = 1.0
+    for lam in target.lam:
+        one = base * (lam / math.sqrt(target.d)) ** np.arange(a_max + 1)[:, None]
+        new = np.zeros_like(M)
+        for a in range(a_max + 1):
+            for b in range(b_max + 1):
+                new[a, b] = sum(C[a, i] * D[b, j] * one[i, j] * M[a - i, b - j]
+                                for i in range(a + 1) for j in range(b + 1))
+        M = new
+    return M
+
+
+def sandwich_variance_exact(target: SeparableTarget) -> float:
+    r"""The sandwich variance :math:`S = E[\varepsilon^2 K_k(x,x)]` exactly, for targets whose degree-<=k part is
+    affine in p (:math:`P_{\le k}h = E h + c_d\,p`, i.e. :func:`ideal_feature_correlation` = 1, e.g. the k = 2
+    testbed g = h_1 + h_3). Then :math:`\varepsilon = g(p) - E h - c_d p` is a polynomial in p and
+    :math:`K_k` one in :math:`r = \|x\|^2`, so S is a finite sum of the exact joint moments
+    :math:`E[p^a r^b]` (:func:`_p_r_moments`): no Monte Carlo.
+    Raises ValueError when :math:`P_{\le k}h` is not affine in p (use :func:`sandwich_variance`).
+    """
+    rho_star = ideal_feature_correlation(target)
+    if abs(rho_star - 1.0) > 1e-10:
+        raise ValueError(f"corr(P_<=k h, p) = {rho_star:.12f} != 1: P_<=k h is not affine in p for this target; "
+                         "use sandwich_variance (Monte Carlo)")
+    eps = np.array(target.g, dtype=np.float64)
+    eps[0] -= target.h_moments()[0]
+    eps[1] -= stein_constant(target)
+    eps2 = np.convolve(eps, eps)
+    kappa = kernel_diagonal_coefficients(target.d, target.k)
+    M = _p_r_moments(target, len(eps2) - 1, target.k)
+    return float(eps2 @ M @ kappa)
+
+
+def homoscedastic_variance(target: SeparableTarget) -> float:
+    r"""The homoscedastic stand-in for S, :math:`\sigma^2 N` with :math:`\sigma^2 = \|h - P_{\le k}h\|^2`
+    (noise of constant variance): what the stage-1 variance would be without the radial (leverage) effect.
+    The sandwich S exceeds it by 5.29 / 2.91 / 1.87 / 1.56 at d = 8 / 16 / 32 / 48 for the k = 2 testbed
+    (:func:`sandwich_variance_exact`)."""
+    sigma2 = target.variance_h - low_degree_norm2(target)
+    return float(sigma2 * target.N)
+
+
 def feature_correlation_prediction(target: SeparableTarget, n, S: float | None = None):
     r"""Predicted stage-1 correlation (ridge/OLS on all degree-:math:`\le k` features, n > N):
 
@@ -958,6 +1022,32 @@ def feature_correlation_prediction(target: SeparableTarget, n, S: float | None =
     beta2 = low_degree_norm2(target)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = ideal_feature_correlation(target) / np.sqrt(1.0 + S / ((n - target.N) * beta2))
+    return np.where(n > target.N, out, np.nan)
+
+
+def variance_from_correlation(target: SeparableTarget, n, corr):
+    r"""The inverse of :func:`feature_correlation_prediction`: the variance S for which the curve passes through
+    ``corr`` at sample size n,
+
+    .. math:: \hat S = (n - N)\,\|\beta\|^2\,\Big(\frac{\rho^{*2}}{\mathrm{corr}^2} - 1\Big),
+
+    linear in :math:`1/\mathrm{corr}^2`, so a mean of :math:`\hat S` over seeds and n estimates the stage-1
+    variance the simulation actually shows, to be compared with :func:`sandwich_variance_exact`.
+    """
+    n, corr = np.asarray(n, dtype=np.float64), np.asarray(corr, dtype=np.float64)
+    rho_star = ideal_feature_correlation(target)
+    return (n - target.N) * low_degree_norm2(target) * (rho_star**2 / corr**2 - 1.0)
+
+
+def ridge_excess_error(target: SeparableTarget, n, S: float | None = None):
+    r"""Predicted normalised excess test error of the stage-1 (degree-:math:`\le k` ridge) predictor over the best
+    degree-:math:`\le k` predictor :math:`P_{\le k}h`: :math:`\|\varphi - P_{\le k}h\|^2/\mathrm{Var}\,h
+    = S/((n - N)\,\mathrm{Var}\,h)`, the same variance that sets :func:`feature_correlation_prediction`.
+    NaN for n <= N."""
+    S = sandwich_variance(target) if S is None else S
+    n = np.asarray(n, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = S / ((n - target.N) * target.variance_h)
     return np.where(n > target.N, out, np.nan)
 
 
