@@ -936,7 +936,7 @@ class PicardConfig:
     mode: str = "conv"  # view used by every layer
 
     def __post_init__(self):
-        runtime.check_fields(self, {"depth": (1, 1000), "T": (1e-9, 100), "dt": (1e-9, 100)})
+        runtime.check_fields(self, {"depth": (1, 1000), "T": (1e-9, 100), "dt": (1e-9, 100), "n_halvings": (1, 20)})
         _check_int("depth", self.depth, 1, 1000)
         _check_pos("T", self.T, 0.0, 100.0)
         _check_int("n_halvings", self.n_halvings, 1, 20)

@@ -362,8 +362,23 @@ def admm_matrices(N, rho):
     .. math:: \tilde g' = \tfrac1K\textstyle\sum_k [(I-\rho N_k)\tilde w_k + (I/\rho - N_k)\tilde z_k
               + (2\rho N_k - I)(\tilde g + \zeta_k) + \eta_k].
 
-    Returns ``(A, G)`` with ``G`` of shape (K, D, 2L) (client k's :math:`(\zeta_k, \eta_k)` columns).
-    Reference: arXiv:2409.13451 eqs. (4.4)-(4.6); the noise placement is the testbed's (the paper does not state it).
+    Parameters
+    ----------
+    N : array_like, shape (K, L, L)
+        Local inverses N_k = (R_k + ρI)⁻¹ (:func:`local_N`).
+    rho : float
+        ADMM penalty ρ (> 0).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(A, G)``: the transition matrix A, shape (D, D), and the noise gains G, shape (K, D, 2L) (client k's
+        :math:`(\zeta_k, \eta_k)` columns), with D = (2K+1)L.
+
+    References
+    ----------
+    arXiv:2409.13451 eqs. (4.4)-(4.6); the noise placement is the testbed's (the paper does not state it); the
+    exact state-space form is derived in docs/admm.md, "Exact theory".
     """
     N = np.asarray(N, np.float64)
     _check_rho(rho)
@@ -395,7 +410,30 @@ def admm_matrices(N, rho):
 def admm_initial_moments(R, q, rho, sigma2_eta):
     r"""Mean and second moment of the ADMM error state at n = 0: :math:`\tilde w_k = \hat w_k - w^\star`,
     :math:`\tilde z_k = -z_k^\star = R_k w^\star - q_k` (:math:`z_k = 0`), :math:`\tilde g = \frac1K\sum_k
-    (\hat w_k + \eta_k) - w^\star` (covariance :math:`\sigma_\eta^2 I/K`)."""
+    (\hat w_k + \eta_k) - w^\star` (covariance :math:`\sigma_\eta^2 I/K`).
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (m_0, P_0): mean, shape (D,), and second moment, shape (D, D), of the error state
+        :math:`(\tilde w_k)_k, (\tilde z_k)_k, \tilde g`, D = (2K+1)L (the layout of :func:`admm_matrices`).
+
+    References
+    ----------
+    arXiv:2409.13451 eqs. (4.4)-(4.6) (start z_k = 0, local models ŵ_k, eq. (4.8)); the moments are derived in
+    docs/admm.md, "Exact theory".
+    """
     R, q = np.asarray(R, np.float64), np.asarray(q, np.float64)
     K, L = q.shape
     w_star = solve_wls(R, q)
@@ -712,7 +750,41 @@ def exact_plateau(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, window, *, vari
     r"""Exact mean NMSD over the last ``window`` iterations :math:`n \in (T - W, T]` (linear), the plateau the
     simulator reports as ``nmsd_window``: :math:`\frac1W\sum_{n=T-W+1}^{T}\mathrm{NMSD}_n` from
     :func:`exact_moments`. Feasible where the state dimension D is small (D <= ~150: 4 J D^3 flops per step).
-    Reference: eq. (4.35) averaged over the plotted plateau (arXiv:2409.13451 Figs 4.1-4.6)."""
+
+    Parameters
+    ----------
+    R : array_like, shape (K, L, L)
+        Per-client R_k = 2 X_kᵀ W_k X_k (:func:`wls_terms`).
+    q : array_like, shape (K, L)
+        Per-client q_k = 2 X_kᵀ W_k y_k.
+    rho : float
+        ADMM penalty ρ (> 0).
+    C : int
+        Number of clients scheduled per iteration (1 <= C <= K); the Bernoulli rate is C/K; C = K for ``'admm'``.
+    sigma2_zeta : float
+        Variance of the downlink noise ζ (server to client), >= 0.
+    sigma2_eta : float
+        Variance of the uplink noise η (client to server), >= 0.
+    n_iter : int
+        Number of local updates after the first upload, T (>= 0).
+    window : int
+        Plateau length W: the last W iterations are averaged (1 <= window <= n_iter).
+    variant : str, default 'rerce'
+        ``'rerce'`` (Alg. 4), ``'continual'`` (Alg. 5) or ``'admm'`` (noisy consensus ADMM, full participation).
+    participation : str, default 'fixed'
+        ``'fixed'`` (a uniform subset of C clients) or ``'bernoulli'`` (each client with probability C/K).
+    init : str, default 'literal'
+        ``'literal'`` (Alg. 4 as printed) or ``'corrected'`` (w₀ = (1 − K/C) w₁, unbiased).
+
+    Returns
+    -------
+    float
+        The mean exact NMSD over the window, linear scale (not dB).
+
+    References
+    ----------
+    Eq. (4.35) averaged over the plotted plateau (arXiv:2409.13451 Figs 4.1-4.6); docs/admm.md, "Exact theory".
+    """
     if not (isinstance(window, (int, np.integer)) and 1 <= window <= n_iter):
         raise ValueError(f"window={window} must be an integer in 1..n_iter={n_iter}")
     nmsd = exact_moments(R, q, rho, C, sigma2_zeta, sigma2_eta, n_iter, variant=variant,
@@ -728,8 +800,23 @@ def noise_shift_db(ratio):
     :math:`Q = \bar a\sum_k G_k\Sigma_\xi G_k^\top` and the :math:`\sigma_\eta^2` term of :math:`P_0`, both linear in
     :math:`\Sigma_\xi`. So :math:`P_n = P_n^{(0)} + \sigma^2 A_n` with :math:`P_n^{(0)}` the noise-free second
     moment (the floor), and the noise part scales by ``ratio``. The same holds per realisation with common
-    random numbers up to a cross term that vanishes in expectation. Reference: arXiv:2409.13451 Figs 4.4-4.6
-    (6.25e-4 -> 1e-2 shifts every plateau by ~12 dB)."""
+    random numbers up to a cross term that vanishes in expectation.
+
+    Parameters
+    ----------
+    ratio : float
+        Factor r by which both link-noise variances σ²_ζ and σ²_η are scaled (finite, > 0).
+
+    Returns
+    -------
+    float
+        The shift :math:`10\log_{10}(\mathrm{ratio})` in dB of the noise part of the NMSD (12.04 dB for r = 16).
+
+    References
+    ----------
+    arXiv:2409.13451 Figs 4.4-4.6 (6.25e-4 -> 1e-2 shifts every plateau by ~12 dB); the affine noise law is
+    derived in docs/admm.md, "Affine noise law".
+    """
     if not (np.isfinite(ratio) and ratio > 0):
         raise ValueError(f"ratio={ratio} must be a finite number > 0")
     return 10 * float(np.log10(ratio))

@@ -924,7 +924,25 @@ def kernel_diagonal_coefficients(d: int, k: int) -> np.ndarray:
     r"""Monomial coefficients :math:`(\kappa_0..\kappa_k)` of the radial kernel diagonal as a polynomial in
     :math:`r = \|x\|^2`: :math:`K_k(x,x) = \sum_b \kappa_b r^b` (degree k, since :math:`h_m(t)^2` is even in t).
     For k = 2: :math:`(1 + d/2,\ 0,\ 1/2)`. Solved from :func:`kernel_diagonal` at k + 1 radii (exact up to
-    rounding)."""
+    rounding).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension d (>= 1).
+    k : int
+        Degree k of the hidden feature p (>= 1).
+
+    Returns
+    -------
+    numpy.ndarray, shape (k + 1,)
+        κ_0, …, κ_k in ascending powers of r = ‖x‖².
+
+    References
+    ----------
+    Derived here from :func:`kernel_diagonal` (Hermite kernels of Wang, Nichani & Lee, arXiv 2311.13774); used by
+    :func:`sandwich_variance_exact`, docs/hierarchical.md, "Tolerance rules" (claim 1).
+    """
     r = np.arange(k + 1, dtype=np.float64)
     x = np.zeros((k + 1, d))
     x[:, 0] = np.sqrt(r)
@@ -961,6 +979,22 @@ def sandwich_variance_exact(target: SeparableTarget) -> float:
     :math:`K_k` one in :math:`r = \|x\|^2`, so S is a finite sum of the exact joint moments
     :math:`E[p^a r^b]` (:func:`_p_r_moments`): no Monte Carlo.
     Raises ValueError when :math:`P_{\le k}h` is not affine in p (use :func:`sandwich_variance`).
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+        Its degree-≤k part must be affine in p (ideal feature correlation 1 to 1e-10).
+
+    Returns
+    -------
+    float
+        S = E[ε(x)² K_k(x, x)], exact up to rounding.
+
+    References
+    ----------
+    White 1980 (heteroscedasticity-consistent 'sandwich' covariance); the exact moment evaluation is derived here
+    and described in docs/hierarchical.md, "Tolerance rules" (claim 1).
     """
     rho_star = ideal_feature_correlation(target)
     if abs(rho_star - 1.0) > 1e-10:
@@ -979,7 +1013,23 @@ def homoscedastic_variance(target: SeparableTarget) -> float:
     r"""The homoscedastic stand-in for S, :math:`\sigma^2 N` with :math:`\sigma^2 = \|h - P_{\le k}h\|^2`
     (noise of constant variance): what the stage-1 variance would be without the radial (leverage) effect.
     The sandwich S exceeds it by 5.29 / 2.91 / 1.87 / 1.56 at d = 8 / 16 / 32 / 48 for the k = 2 testbed
-    (:func:`sandwich_variance_exact`)."""
+    (:func:`sandwich_variance_exact`).
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+
+    Returns
+    -------
+    float
+        σ²N, with σ² = Var h − ‖P_{≤k}h‖² and N the number of degree-≤k features.
+
+    References
+    ----------
+    Classical OLS variance under homoscedastic noise (σ² times the N fitted coefficients); the comparison with the
+    sandwich S is in docs/hierarchical.md, "Findings where theory and simulation part".
+    """
     sigma2 = target.variance_h - low_degree_norm2(target)
     return float(sigma2 * target.N)
 
@@ -1033,6 +1083,25 @@ def variance_from_correlation(target: SeparableTarget, n, corr):
 
     linear in :math:`1/\mathrm{corr}^2`, so a mean of :math:`\hat S` over seeds and n estimates the stage-1
     variance the simulation actually shows, to be compared with :func:`sandwich_variance_exact`.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    n : int or array_like
+        Stage-1 sample sizes (> N for a meaningful value).
+    corr : float or array_like
+        Measured correlations corr(φ, p), nonzero (in (0, ρ*] for a nonnegative Ŝ); broadcast against n.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        Ŝ per (n, corr) pair, broadcast shape of n and corr.
+
+    References
+    ----------
+    Derived here by inverting :func:`feature_correlation_prediction` (Wang, Nichani & Lee, arXiv 2311.13774
+    Lemma 2 for ρ*; White 1980 for the sandwich); docs/hierarchical.md, "Tolerance rules" (claim 1).
     """
     n, corr = np.asarray(n, dtype=np.float64), np.asarray(corr, dtype=np.float64)
     rho_star = ideal_feature_correlation(target)
@@ -1043,7 +1112,27 @@ def ridge_excess_error(target: SeparableTarget, n, S: float | None = None):
     r"""Predicted normalised excess test error of the stage-1 (degree-:math:`\le k` ridge) predictor over the best
     degree-:math:`\le k` predictor :math:`P_{\le k}h`: :math:`\|\varphi - P_{\le k}h\|^2/\mathrm{Var}\,h
     = S/((n - N)\,\mathrm{Var}\,h)`, the same variance that sets :func:`feature_correlation_prediction`.
-    NaN for n <= N."""
+    NaN for n <= N.
+
+    Parameters
+    ----------
+    target : SeparableTarget
+        The target h = g(p) with its exact moments.
+    n : int or array_like
+        Stage-1 sample sizes (> N for a finite value).
+    S : float or None, default None
+        Sandwich variance S; None computes it with :func:`sandwich_variance`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Normalised excess error S/((n − N) Var h), shape of n (0-d for a scalar n); NaN where n <= N.
+
+    References
+    ----------
+    White 1980 (sandwich covariance of least squares); derived here alongside
+    :func:`feature_correlation_prediction` (docs/hierarchical.md).
+    """
     S = sandwich_variance(target) if S is None else S
     n = np.asarray(n, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -148,7 +148,24 @@ def discretization_order(method: str, sampling: str, alpha: float | None = None)
     cell-average samples, and p = 1 for every other combination. ``zoh_euler`` (:math:`\bar B = \Delta B`) is
     first order with any samples.
 
-    Reference: LSSL arXiv 2110.13985 eq. (3) and App. C.1.3 (u_k the cell average); Hairer, Nørsett, Wanner,
+    Parameters
+    ----------
+    method : str
+        Discretization, one of ``METHODS``: ``'forward_euler'``, ``'backward_euler'``, ``'bilinear'``, ``'zoh'``,
+        ``'gbt'`` or ``'zoh_euler'``.
+    sampling : str
+        Input samples u_k, one of ``SAMPLINGS``: ``'endpoint'``, ``'midpoint'`` or ``'cell_average'``.
+    alpha : float or None, default None
+        GBT parameter α in [0, 1]; required with ``method='gbt'`` and refused otherwise.
+
+    Returns
+    -------
+    tuple of (int, str)
+        The global order p (1 or 2) and the reason, in words.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 eq. (3) and App. C.1.3 (u_k the cell average); Hairer, Nørsett, Wanner,
     *Solving ODEs I*, §II.3 (local to global error).
     """
     if method not in METHODS:
@@ -176,7 +193,25 @@ def order_bias_bound(rate: float, dt: float) -> float:
     r"""Bound on the pre-asymptotic bias of a local order :math:`\log_2(e(2\Delta)/e(\Delta))` when the error is
     :math:`e(\Delta) = c\Delta^p(1 + r\Delta + O(\Delta^2))` and :math:`|r| \le` ``rate`` (the fastest time
     scale of the problem: the largest :math:`|\lambda(A)|` or input frequency):
-    :math:`\log_2\frac{1 + 2r\Delta}{1 + r\Delta} \le r\Delta/\ln 2`. ``dt`` is the finer step of the pair."""
+    :math:`\log_2\frac{1 + 2r\Delta}{1 + r\Delta} \le r\Delta/\ln 2`. ``dt`` is the finer step of the pair.
+
+    Parameters
+    ----------
+    rate : float
+        Bound on |r|, the problem's fastest rate (finite, > 0).
+    dt : float
+        The finer step Δ of the pair (finite, > 0).
+
+    Returns
+    -------
+    float
+        The bound r·Δ/ln 2 on the bias of the local order.
+
+    References
+    ----------
+    Derived here (first-order expansion of the local order, cf. Richardson extrapolation); used as the allowance b of
+    docs/lssl.md, "Tolerance rules" (convergence orders).
+    """
     rate, dt = _positive(rate, "rate"), _positive(dt, "dt")
     return rate * dt / math.log(2.0)
 
@@ -629,7 +664,35 @@ def sinusoid_output(A, B, C, amps, omegas, phases, t) -> np.ndarray:
     r"""Exact :math:`y(t) = C\int_0^t e^{(t-s)A}B u(s)\,ds` at every time in ``t`` for
     :math:`u(s) = \sum_j a_j\sin(\omega_j s+\phi_j)` and :math:`x(0)=0`: the augmented linear system of
     :func:`sinusoid_response`, propagated exactly (no discretization error): on an evenly spaced ``t`` by powers of
-    one exponential :math:`e^{hM}` (rounding grows like k·eps), else one exponential per time. Shape ``(len(t),)``."""
+    one exponential :math:`e^{hM}` (rounding grows like k·eps), else one exponential per time. Shape ``(len(t),)``.
+
+    Parameters
+    ----------
+    A : (N, N) array_like
+        Continuous state matrix A of ẋ = Ax + Bu (stable convention: eigenvalues in the left half plane).
+    B : array_like, shape (N,)
+        Input vector B.
+    C : array_like, shape (N,)
+        Output vector C of y = Cx.
+    amps : array_like, shape (m,)
+        Amplitudes a_j.
+    omegas : array_like, shape (m,)
+        Angular frequencies ω_j.
+    phases : array_like, shape (m,)
+        Phases φ_j.
+    t : array_like
+        Times (>= 0) at which to evaluate y.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(t),)
+        The exact output y(t).
+
+    References
+    ----------
+    Van Loan 1978 (augmented matrix exponential); the forcing generator is derived here (as in
+    :func:`sinusoid_response`).
+    """
     A = _square(A)
     N = A.shape[0]
     amps, omegas, phases = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (amps, omegas, phases))
@@ -1099,7 +1162,31 @@ def delay_lstsq(A_bar, B_bar, u_train, y_train, u_test, y_test, *, start: int = 
 def transfer_function(A_bar, B_bar, C, D, omegas) -> np.ndarray:
     r"""Frequency response :math:`H(\omega) = \sum_{k\ge0} C\bar A^k\bar B e^{-i\omega k} + D =
     C(I - e^{-i\omega}\bar A)^{-1}\bar B + D` of the discrete layer at the angular frequencies ``omegas``
-    (radians per step). Assumes :math:`\rho(\bar A) < 1` or :math:`e^{i\omega}` off the spectrum."""
+    (radians per step). Assumes :math:`\rho(\bar A) < 1` or :math:`e^{i\omega}` off the spectrum.
+
+    Parameters
+    ----------
+    A_bar : (N, N) array_like
+        Discrete state matrix Ā.
+    B_bar : array_like, shape (N,)
+        Discrete input vector B̄.
+    C : array_like, shape (N,)
+        Output vector C.
+    D : float
+        Feed-through D.
+    omegas : array_like
+        Angular frequencies ω in radians per step.
+
+    Returns
+    -------
+    numpy.ndarray of complex, shape (len(omegas),)
+        H(ω) at each frequency.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 eqs. (6)-(7) (the convolution kernel C Ā^k B̄, whose discrete-time Fourier transform
+    this is); docs/lssl.md, "Tolerance rules" (realised delay).
+    """
     A_bar = _square(A_bar, "A_bar")
     N = A_bar.shape[0]
     I = np.eye(N)
@@ -1110,7 +1197,27 @@ def transfer_function(A_bar, B_bar, C, D, omegas) -> np.ndarray:
 
 def delay_band(L: int, lag: int, freq: float) -> np.ndarray:
     r"""Angular frequencies (radians per step) :math:`\omega_j = 2\pi j/L`, :math:`1\le j\le\lfloor
-    \mathrm{freq}\cdot L/\mathrm{lag}\rfloor`, of :func:`whitesignal` on the delay task (dt = 1/lag)."""
+    \mathrm{freq}\cdot L/\mathrm{lag}\rfloor`, of :func:`whitesignal` on the delay task (dt = 1/lag).
+
+    Parameters
+    ----------
+    L : int
+        Sequence length (>= 1).
+    lag : int
+        Delay of the task in steps (>= 1); the grid step is dt = 1/lag.
+    freq : float
+        Highest frequency of the input in cycles per unit time; freq·L/lag >= 1.
+
+    Returns
+    -------
+    numpy.ndarray, shape (floor(freq·L/lag),)
+        The band's angular frequencies ω_j in radians per step.
+
+    References
+    ----------
+    HTTYH arXiv 2206.12037 (the delay task's band-limited white noise); docs/lssl.md, "Tolerance rules" (realised
+    delay).
+    """
     n_freq = int(math.floor(freq * L / lag))
     if n_freq < 1:
         raise ValueError(f"freq={freq} admits no frequency for L={L}, lag={lag}; need freq·L/lag >= 1")
@@ -1118,7 +1225,24 @@ def delay_band(L: int, lag: int, freq: float) -> np.ndarray:
 
 
 def delay_response(lag: float, omegas) -> np.ndarray:
-    r"""Frequency response of the ideal delay :math:`y_k = u_{k-\mathrm{lag}}`: :math:`e^{-i\omega\,\mathrm{lag}}`."""
+    r"""Frequency response of the ideal delay :math:`y_k = u_{k-\mathrm{lag}}`: :math:`e^{-i\omega\,\mathrm{lag}}`.
+
+    Parameters
+    ----------
+    lag : float
+        Delay in steps.
+    omegas : array_like
+        Angular frequencies ω in radians per step.
+
+    Returns
+    -------
+    numpy.ndarray of complex, shape of omegas
+        :math:`e^{-i\omega\,\mathrm{lag}}` at each frequency.
+
+    References
+    ----------
+    HTTYH arXiv 2206.12037 (the delay task); docs/lssl.md, "Tolerance rules" (realised delay).
+    """
     return np.exp(-1j * np.asarray(omegas, dtype=np.float64) * float(lag))
 
 
@@ -1126,7 +1250,27 @@ def fitted_delay(H, omegas, lag_guess: float) -> float:
     r"""Delay (in steps) of a response H on the band ``omegas``: the least-squares slope through the origin of the
     phase of :math:`H e^{i\omega\,\mathrm{lag}_0}` against :math:`-\omega`, plus :math:`\mathrm{lag}_0` =
     ``lag_guess``; exact for :math:`H = g\,e^{-i\omega\tau}` with :math:`|\omega(\tau-\mathrm{lag}_0)| < \pi`
-    on the band."""
+    on the band.
+
+    Parameters
+    ----------
+    H : array_like of complex
+        Frequency response at ``omegas`` (e.g. from :func:`transfer_function`), same shape as omegas.
+    omegas : array_like
+        Angular frequencies ω in radians per step, not all zero (e.g. :func:`delay_band`).
+    lag_guess : float
+        Reference delay lag₀ in steps, close enough that the residual phase stays within (−π, π).
+
+    Returns
+    -------
+    float
+        The fitted delay in steps.
+
+    References
+    ----------
+    Derived here (least-squares phase slope, the group delay of a linear-phase response); docs/lssl.md,
+    "Tolerance rules" (realised delay).
+    """
     omegas = np.asarray(omegas, dtype=np.float64)
     phase = np.angle(np.asarray(H) * np.exp(1j * omegas * lag_guess))
     return float(lag_guess - np.sum(omegas * phase) / np.sum(omegas * omegas))
@@ -1136,7 +1280,29 @@ def delay_resolution(L: int, lag: int, freq: float, rel_mse: float) -> float:
     r"""How far (in steps) the fitted delay of a read-out with in-band relative error :math:`\sqrt{\epsilon}`
     (:math:`\epsilon` = ``rel_mse``) can sit from its true delay: a phase error :math:`|\delta_j| \le
     \sqrt\epsilon` per frequency moves the weighted slope by at most :math:`\sqrt\epsilon\sum|\omega_j|/
-    \sum\omega_j^2 \le \sqrt\epsilon/\omega_{\rm rms}`."""
+    \sum\omega_j^2 \le \sqrt\epsilon/\omega_{\rm rms}`.
+
+    Parameters
+    ----------
+    L : int
+        Sequence length (>= 1).
+    lag : int
+        Delay of the task in steps (>= 1); the grid step is dt = 1/lag.
+    freq : float
+        Highest frequency of the input in cycles per unit time; freq·L/lag >= 1.
+    rel_mse : float
+        In-band relative mean squared error ε of the read-out (finite, > 0).
+
+    Returns
+    -------
+    float
+        The resolution √ε·Σω_j/Σω_j² in steps.
+
+    References
+    ----------
+    Derived here (bound on the weighted phase slope of :func:`fitted_delay`); docs/lssl.md, "Tolerance rules"
+    (realised delay).
+    """
     w = delay_band(L, lag, freq)
     return float(math.sqrt(_positive(rel_mse, "rel_mse")) * np.sum(w) / np.sum(w * w))
 
@@ -1237,7 +1403,27 @@ def picard_iterates(x0, phase, t, depth: int) -> np.ndarray:
     :math:`x^{(\ell)}(0) = x_0`, which is what an order-1 LSSL layer (A = -1, B = C = 1) computes in continuous time
     from the previous layer's output. The stack is one lower-triangular ODE system, solved by DOP853 with rtol
     1e-12 for every problem at once. Shape (len(x0), depth + 1, len(t)).
-    Reference: LSSL arXiv 2110.13985 Lemma 3.2, Thm 4, Lemma C.2."""
+
+    Parameters
+    ----------
+    x0 : array_like
+        Initial values x_0, one per problem.
+    phase : float or array_like
+        Phases φ of the forcing, broadcast to the shape of x0.
+    t : array_like
+        Increasing times at which to evaluate; t[0] is the initial time (0 in the experiment).
+    depth : int
+        Deepest iterate ℓ (>= 0; depth 0 is the constant x_0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(x0), depth + 1, len(t))
+        :math:`x^{(\ell)}(t)` for ℓ = 0..depth per problem.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Lemma 3.2, Thm 4, Lemma C.2.
+    """
     from scipy.integrate import solve_ivp
 
     if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 0:
@@ -1265,7 +1451,28 @@ def picard_iterates(x0, phase, t, depth: int) -> np.ndarray:
 def picard_errors(x0, phase, t, depth: int) -> np.ndarray:
     r"""Exact Picard error by depth: :math:`\sup_{t}|x^{(\ell)}(t) - x(t)|` over the times ``t`` for
     :math:`\ell = 0..\mathrm{depth}` (:func:`picard_iterates` against :func:`picard_ode_solution`).
-    Shape (len(x0), depth + 1)."""
+    Shape (len(x0), depth + 1).
+
+    Parameters
+    ----------
+    x0 : array_like
+        Initial values x_0, one per problem.
+    phase : float or array_like
+        Phases φ of the forcing, broadcast to the shape of x0.
+    t : array_like
+        Increasing times at which to evaluate; t[0] is the initial time (0 in the experiment).
+    depth : int
+        Deepest iterate ℓ (>= 0; depth 0 is the constant x_0).
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(x0), depth + 1)
+        :math:`\sup_t|x^{(\ell)}(t) - x(t)|` for ℓ = 0..depth per problem.
+
+    References
+    ----------
+    LSSL arXiv 2110.13985 Thm 4 / Lemma C.2 (Picard-Lindelöf); docs/lssl.md, "Tolerance rules" (Picard error).
+    """
     it = picard_iterates(x0, phase, t, depth)
     ref = picard_ode_solution(x0, phase, t)
     return np.abs(it - ref[:, None, :]).max(-1)

@@ -25,7 +25,24 @@ size, so it is covered by the same count."""
 
 
 def z_for_budget(budget: float = FALSE_ALARM_BUDGET, n_checks: int = N_MC_CHECKS) -> float:
-    r"""Two-sided Bonferroni z: :math:`z = \Phi^{-1}(1 - \alpha / (2m))`. Default ≈ 4.06."""
+    r"""Two-sided Bonferroni z: :math:`z = \Phi^{-1}(1 - \alpha / (2m))`. Default ≈ 4.06.
+
+    Parameters
+    ----------
+    budget : float, default FALSE_ALARM_BUDGET
+        Suite-wide false-alarm probability α, in (0, 1).
+    n_checks : int, default N_MC_CHECKS
+        Number m of Monte-Carlo checks the budget is spread over (>= 1).
+
+    Returns
+    -------
+    float
+        The normal quantile z (4.06 for the defaults).
+
+    References
+    ----------
+    Bonferroni correction over m checks; docs/conventions.md, "Tolerance rules" (rule 3, the suite's quantile).
+    """
     return t_for_budget(math.inf, sides=2, budget=budget, n_checks=n_checks)
 
 
@@ -33,7 +50,29 @@ def t_for_budget(dof: float, *, sides: int = 2, budget: float = FALSE_ALARM_BUDG
                  n_checks: int = N_MC_CHECKS) -> float:
     r"""Bonferroni Student-t quantile :math:`t_{\nu}^{-1}(1 - \alpha / (s\,m))` for an SE on ``dof`` = ν degrees
     of freedom, ``sides`` = s (2: equality, 1: a one-sided effect or bound), α = ``budget``, m = ``n_checks``.
-    ``dof`` = inf (or above 10^6) gives the normal quantile."""
+    ``dof`` = inf (or above 10^6) gives the normal quantile.
+
+    Parameters
+    ----------
+    dof : float
+        Degrees of freedom ν of the standard error (>= 1; S − 1 for S seeds; ``math.inf`` for a pooled SE).
+    sides : int, default 2
+        2 for an equality check, 1 for a one-sided effect or bound check.
+    budget : float, default FALSE_ALARM_BUDGET
+        Suite-wide false-alarm probability α, in (0, 1).
+    n_checks : int, default N_MC_CHECKS
+        Number m of Monte-Carlo checks the budget is spread over (>= 1).
+
+    Returns
+    -------
+    float
+        The quantile t (e.g. 8.8 two-sided for 8 seeds; 4.06 two-sided and 3.89 one-sided at ν = inf).
+
+    References
+    ----------
+    Student-t quantile with a Bonferroni correction over m checks; docs/conventions.md, "Tolerance rules" (rule 3,
+    the suite's quantile).
+    """
     if not 0 < budget < 1:
         raise ValueError(f"budget={budget} must be in (0, 1)")
     if n_checks < 1:
@@ -62,7 +101,25 @@ class MeanCI:
 
 
 def mean_ci(samples, level: float = 0.95) -> MeanCI:
-    """Mean with Student-t confidence interval over independent samples (seeds); SE = std/sqrt(n)."""
+    """Mean with Student-t confidence interval over independent samples (seeds); SE = std/sqrt(n).
+
+    Parameters
+    ----------
+    samples : array_like
+        Independent samples (flattened), at least one.
+    level : float, default 0.95
+        Two-sided confidence level, in (0, 1).
+
+    Returns
+    -------
+    MeanCI
+        ``mean``, ``se`` (sample std with ddof = 1 over sqrt(n)), the interval ``low``, ``high`` = mean ∓ t·SE with
+        t the Student-t quantile on n − 1 dof, and ``n``; se, low and high are NaN for a single sample.
+
+    References
+    ----------
+    Student (1908), the t interval for a mean; docs/conventions.md, "Statistics".
+    """
     x = np.asarray(samples, dtype=np.float64).ravel()
     if x.size == 0:
         raise ValueError("samples is empty")
@@ -84,7 +141,25 @@ class SlopeFit:
 
 
 def loglog_slope(x, y) -> SlopeFit:
-    """Least-squares slope of log y on log x with its standard error (convergence orders, scaling exponents)."""
+    """Least-squares slope of log y on log x with its standard error (convergence orders, scaling exponents).
+
+    Parameters
+    ----------
+    x : array_like
+        Abscissae (> 0), at least two.
+    y : array_like
+        Ordinates (> 0), as many as x.
+
+    Returns
+    -------
+    SlopeFit
+        ``slope``, ``intercept`` (of log y = intercept + slope·log x, natural logs), the slope's standard error
+        ``se`` (0 for exactly two points) and the number of points ``n``.
+
+    References
+    ----------
+    Ordinary least squares (scipy.stats.linregress); docs/conventions.md, "Statistics" (rates).
+    """
     lx = np.log(np.asarray(x, dtype=np.float64))
     ly = np.log(np.asarray(y, dtype=np.float64))
     if lx.size < 2 or lx.size != ly.size:
@@ -94,5 +169,27 @@ def loglog_slope(x, y) -> SlopeFit:
 
 
 def float_tolerance(dtype_eps: float, n: int, cond: float = 1.0, c: float = 10.0) -> float:
-    """Deterministic identity tolerance C·n·eps·cond (STYLE.md habit 6)."""
+    """Deterministic identity tolerance C·n·eps·cond.
+
+    Parameters
+    ----------
+    dtype_eps : float
+        Machine epsilon ε of the dtype (e.g. ``numpy.finfo(numpy.float64).eps``).
+    n : int
+        Number of accumulated operations (a length or a dimension), >= 1.
+    cond : float, default 1.0
+        Condition number of the problem where it matters (>= 1).
+    c : float, default 10.0
+        Safety constant C.
+
+    Returns
+    -------
+    float
+        The tolerance C·n·ε·cond.
+
+    References
+    ----------
+    Higham, *Accuracy and Stability of Numerical Algorithms* (2002), ch. 3 (rounding errors grow like n·ε);
+    docs/conventions.md, "Tolerance rules" (rule 1, deterministic identities).
+    """
     return c * n * dtype_eps * cond
