@@ -27,7 +27,7 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 3.9))
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4.9))
     ax = axes[0]
     for i, (label, ((steps, E), _)) in enumerate(data["ascent"].items()):
         mean_band(ax, steps, E, label=label, color=f"C{i}", marker="")
@@ -35,13 +35,13 @@ def draw(data):
     ax.axhline(1 / 16, color="black", ls="--", lw=1.2, zorder=1, label="paper's Cor. 2: 1/16")
     ax.set(xlabel="ascent step", ylabel="E / M", xscale="symlog", xlim=(0, None),
            title="Li2 energy along Riemannian ascent")
-    ax.legend(fontsize=6.5, loc="center right")
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.18))  # below: the seeds fill the axes
     ax = axes[1]
     for i, (label, (_, (steps, share))) in enumerate(data["ascent"].items()):
-        mean_band(ax, steps, share, label=label, color=f"C{i}", marker="")
+        mean_band(ax, steps, share, label=label, color=f"C{i}", marker="", limits=(0, 1))  # a share is in [0, 1]
     ax.set(xlabel="ascent step", ylabel="top-frequency power share", ylim=(0, 1.05), xscale="symlog", xlim=(0, None),
            title="single frequency on the full table only")
-    ax.legend(fontsize=6.5)
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.18))
     ax = axes[2]
     spec = data["spectrum"]
     m = spec.shape[1]

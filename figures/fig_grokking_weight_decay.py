@@ -21,7 +21,7 @@ def load(store) -> dict:
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4.6))
     eta, t = data["eta"], data["t"]
     mean_band(ax, eta, t.T, label="t_test99", color="C0")
     fit = loglog_slope(np.repeat(eta[:, None], t.shape[1], axis=1).ravel(), t.ravel())
@@ -30,10 +30,10 @@ def draw(data):
     ax.plot(eta, t.mean(axis=1)[0] * (eta / eta[0]) ** -1.0, **THEORY_STYLE, label="Omnigrok t ∝ 1/η")
     ax.set(xscale="log", yscale="log", xlabel="weight decay η (coupled L2)", ylabel="epochs to 99 % test accuracy",
            title=data["sweep"])
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     for i, (wd, (steps, acc)) in enumerate(sorted(data["curves"].items())):
-        mean_band(bx, steps, acc, label=f"test accuracy, η={wd:g}", color=f"C{i + 2}", marker="")
+        mean_band(bx, steps, acc, label=f"test accuracy, η={wd:g}", color=f"C{i + 2}", marker="", limits=(0, 1))
     bx.set(xlabel="epoch", ylabel="test accuracy", ylim=(-0.02, 1.02), title=data["pair"] + ": η is needed")
-    bx.legend(fontsize=7)
+    bx.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the rise crosses the axes
     fig.tight_layout()
     return fig
