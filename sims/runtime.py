@@ -137,38 +137,53 @@ def randperm(gens: Sequence[torch.Generator], n: int, *, device) -> torch.Tensor
 PROGRESS_EVERY_S = 5.0  # seconds between plain-text progress lines when stderr is not a terminal
 
 
-def progress(iterable: Iterable, *, total: int | None = None, desc: str = "", disable: bool | None = None):
+def progress(iterable: Iterable | None, *, total: int | None = None, desc: str = "", disable: bool | None = None):
     """The one progress display of the project: a tqdm bar on a terminal; elsewhere (logs, pipes, batch jobs) a
-    plain line on stderr every :data:`PROGRESS_EVERY_S` seconds; nothing when $THEORY_TESTBED_QUIET is set."""
+    plain line on stderr every :data:`PROGRESS_EVERY_S` seconds; nothing when $THEORY_TESTBED_QUIET is set.
+
+    With ``iterable=None`` it returns a manual counter (``.total``, ``.update(n)``, ``.close()``) for work that
+    completes out of order (a worker pool)."""
     if disable is None:
         disable = os.environ.get("THEORY_TESTBED_QUIET", "") not in ("", "0")
-    if disable:
-        return iter(iterable)
-    if sys.stderr.isatty():
+    if sys.stderr.isatty() and not disable:
         from tqdm import tqdm  # plain tqdm, never tqdm.auto: in a notebook that needs ipywidgets and warns without
 
         return tqdm(iterable, total=total, desc=desc, leave=False, dynamic_ncols=True)
-    if total is None and hasattr(iterable, "__len__"):
+    if total is None and iterable is not None and hasattr(iterable, "__len__"):
         total = len(iterable)
-    return _plain_progress(iterable, total, desc)
+    counter = _PlainProgress(total, desc, quiet=disable)
+    return counter if iterable is None else counter.wrap(iterable)
 
 
-def _plain_progress(iterable: Iterable, total: int | None, desc: str):
-    start = last = time.monotonic()
-    done = 0
-    for item in iterable:
-        yield item
-        done += 1
+class _PlainProgress:
+    """Plain-text progress: one stderr line every :data:`PROGRESS_EVERY_S` seconds (silent when ``quiet``)."""
+
+    def __init__(self, total: int | None, desc: str, quiet: bool = False):
+        self.total, self.desc, self.quiet, self.n = total, desc, quiet, 0
+        self.start = self.last = time.monotonic()
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
         now = time.monotonic()
-        if now - last >= PROGRESS_EVERY_S:
-            last = now
-            elapsed = now - start
-            if total:
-                eta = elapsed / done * (total - done)
-                line = f"{desc or 'progress'}: {done}/{total} ({100 * done / total:.0f} %), {elapsed:.0f} s, ~{eta:.0f} s left"
-            else:
-                line = f"{desc or 'progress'}: {done} done, {elapsed:.0f} s"
-            print(line, file=sys.stderr, flush=True)
+        if self.quiet or now - self.last < PROGRESS_EVERY_S:
+            return
+        self.last = now
+        elapsed = now - self.start
+        if self.total:
+            eta = elapsed / max(self.n, 1) * max(self.total - self.n, 0)
+            line = (f"{self.desc or 'progress'}: {self.n}/{self.total} ({100 * self.n / self.total:.0f} %), "
+                    f"{elapsed:.0f} s, ~{eta:.0f} s left")
+        else:
+            line = f"{self.desc or 'progress'}: {self.n} done, {elapsed:.0f} s"
+        print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        pass
+
+    def wrap(self, iterable: Iterable):
+        for item in iterable:
+            yield item
+            self.update(1)
 
 
 # ------------------------------------------------------------------------------------------- config validation
