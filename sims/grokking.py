@@ -194,7 +194,7 @@ def _optimizer(config: Config, params):
 
 
 def _targets(label: torch.Tensor, M: int, dtype) -> torch.Tensor:
-    """Class-centred one-hot targets :math:`e_y-\mathbf 1/M` (the code's convention), (S, n, M)."""
+    r"""Class-centred one-hot targets :math:`e_y-\mathbf 1/M` (the code's convention), (S, n, M)."""
     return torch.nn.functional.one_hot(label, M).to(dtype) - 1.0 / M
 
 
