@@ -120,7 +120,7 @@ class Config:
 
     @property
     def eta_eff(self) -> float:
-        """The coupled L2 as a ridge on V in the paper's ½-sum units (theory.grokking.effective_ridge)."""
+        """The coupled L2 as a ridge on V in the paper's ½-sum units (docs/grokking.md, Conventions)."""
         return th.effective_ridge(self.n_train, self.weight_decay)
 
     @property
@@ -208,33 +208,71 @@ def _optimizer(config: Config, params):
     return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay, foreach=False)
 
 
+def _targets(label: torch.Tensor, M: int, dtype) -> torch.Tensor:
+    r"""Class-centred one-hot targets :math:`e_y-\mathbf 1/M` (the code's convention), (S, n, M)."""
+    return torch.nn.functional.one_hot(label, M).to(dtype) - 1.0 / M
+
+
 def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Config) -> dict[str, torch.Tensor]:
     r"""Stage-I statistics in the code's convention (class-centred :math:`\tilde Y`, uncentred F):
 
     - ``gf_norm``: :math:`\|G_F\|_F`, :math:`G_F=(\tilde Y-FVP_c)(VP_c)^\top = -\tfrac n2\,\partial L/\partial F`;
-    - ``gf_star_norm``: the Eq.-4 fixed point at the current F, :math:`G^*=(\tilde Y-FV_r)V_r^\top`,
-      :math:`V_r=(F^\top F+\eta_{\rm eff}I)^{-1}F^\top\tilde Y` (equal to Eq. 4 by Woodbury);
-    - ``gf_rel_err``: :math:`\|G_F-G^*\|/\|G^*\|` (NaN when :math:`\eta=0`);
-    - ``gf_cos``: Frobenius cosine of :math:`G_F` with :math:`\tilde Y\tilde Y^\top F`, Lemma 1's structure.
+    - ``gf_cos``: Frobenius cosine of :math:`G_F` with :math:`\tilde Y\tilde Y^\top F`, Lemma 1's structure;
+    - ``gf_star_norm``: theory's Eq.-4 fixed point (:func:`theory.grokking.gf_fixed_point`, :math:`\eta_{\rm eff}`)
+      evaluated at the simulator's current F, which moves in full training and is too large to store (0 when
+      :math:`\eta=0`). Claims on the lazy stage recompute it from :func:`stage1_inputs` instead.
     """
-    M = config.M
-    Y = torch.nn.functional.one_hot(label, M).to(F.dtype) - 1.0 / M
+    Y = _targets(label, config.M, F.dtype)
     Vc = V - V.mean(dim=-1, keepdim=True)
     G = (Y - F @ Vc) @ Vc.transpose(1, 2)
-    eta = config.eta_eff
     stats = {"gf_norm": torch.linalg.norm(G, dim=(1, 2))}
     YYF = Y @ (Y.transpose(1, 2) @ F)
     stats["gf_cos"] = (G * YYF).sum(dim=(1, 2)) / (stats["gf_norm"] * torch.linalg.norm(YYF, dim=(1, 2)))
-    if eta > 0:
-        eye = torch.eye(config.K, device=F.device, dtype=F.dtype)
-        Vr = torch.linalg.solve(F.transpose(1, 2) @ F + eta * eye, F.transpose(1, 2) @ Y)
-        Gs = (Y - F @ Vr) @ Vr.transpose(1, 2)
-        stats["gf_star_norm"] = torch.linalg.norm(Gs, dim=(1, 2))
-        stats["gf_rel_err"] = torch.linalg.norm(G - Gs, dim=(1, 2)) / stats["gf_star_norm"]
-    else:
-        nan = torch.full_like(stats["gf_norm"], float("nan"))
-        stats["gf_star_norm"], stats["gf_rel_err"] = torch.zeros_like(nan), nan
+    star = torch.zeros_like(stats["gf_norm"])
+    if config.weight_decay > 0:
+        Fn, Yn = F.detach().to("cpu", torch.float64).numpy(), Y.detach().to("cpu", torch.float64).numpy()
+        star = torch.as_tensor([np.linalg.norm(th.gf_fixed_point(Fn[s], Yn[s], config.eta_eff))
+                                for s in range(Fn.shape[0])])
+    stats["gf_star_norm"] = star
     return stats
+
+
+def stage1_inputs(config: Config, seeds, *, device="cpu", dtype=torch.float64) -> tuple[np.ndarray, np.ndarray]:
+    """What theory needs for Li2 Prop. 1 on a lazy run (``train_W=False``): per seed the frozen features
+    F = sigma(XW(0)) on the training pairs and the class-centred targets, exactly as :func:`run` draws them
+    (same generators, same order). Returns float64 arrays F (S, n, K) and Y (S, n, M)."""
+    device, dtype = runtime.resolve_device(device), runtime.resolve_dtype(dtype, runtime.resolve_device(device))
+    gens = runtime.generators([int(s) for s in seeds], device)
+    (a, b, y), _ = _split(config, gens, device)
+    W, _ = _init(config, gens, device, dtype)
+    F = _activation(config.activation)[0](hidden(W, a, b, config.M))
+    as_np = lambda t: t.detach().to("cpu", torch.float64).numpy()  # noqa: E731
+    return as_np(F), as_np(_targets(y, config.M, dtype))
+
+
+def _group_fft(x: torch.Tensor, dim: int, moduli: tuple[int, ...]) -> torch.Tensor:
+    """Unnormalised DFT over the (flattened) group along ``dim``."""
+    x = x.movedim(dim, -1)
+    lead = x.shape[:-1]
+    axes = tuple(range(-len(moduli), 0))
+    return torch.fft.fftn(x.reshape(*lead, *moduli), dim=axes).reshape(*lead, -1).movedim(-1, dim)
+
+
+def _phase_coherence(W: torch.Tensor, V: torch.Tensor, config: Config) -> torch.Tensor:
+    r"""Per seed, measured in torch (independently of theory/): Gromov's phase relation. For neuron j at its top
+    non-trivial frequency k (largest :math:`|U_k|^2+|V_k|^2` of its two input halves), the term
+    :math:`U_kV_k\overline{O_k}` with O the DFT of its output row; coherence
+    :math:`\sum_j\mathrm{Re}(\cdot)/\sum_j|\cdot|`, 1 when every neuron has :math:`\varphi_3=\varphi_1+\varphi_2`."""
+    moduli = tuple(config.factors) or (config.M,)
+    M = config.M
+    U, Vin = _group_fft(W[:, :M, :], 1, moduli), _group_fft(W[:, M:, :], 1, moduli)  # (S, M, K)
+    O = _group_fft(V, 2, moduli).transpose(1, 2)  # (S, M, K)
+    power = U.abs() ** 2 + Vin.abs() ** 2
+    power[:, 0, :] = -1.0
+    k = power.argmax(dim=1, keepdim=True)
+    term = (U.gather(1, k) * Vin.gather(1, k) * O.gather(1, k).conj())[:, 0, :]
+    size = term.abs().sum(dim=1)
+    return torch.where(size > 0, term.real.sum(dim=1) / torch.where(size > 0, size, 1.0), torch.zeros_like(size))
 
 
 def _fourier(W: torch.Tensor, config: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +286,8 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataF
     """Train the two-layer network on the group table for every seed at once; tidy (seed, step, metric, value).
 
     Metrics every ``log_every`` epochs: ``train_acc``, ``test_acc``, ``train_loss``, ``test_loss``,
-    ``fourier_share`` (norm-weighted per-neuron top-frequency share of W), ``W_norm``, ``V_norm`` (Frobenius) and,
+    ``fourier_share`` (norm-weighted per-neuron top-frequency share of W), ``phase_coherence`` (Gromov's
+    :math:`\varphi_3=\varphi_1+\varphi_2`, :func:`_phase_coherence`), ``W_norm``, ``V_norm`` and,
     with ``log_gf``, the G_F statistics of :func:`_gf_stats`. At the last logged step also ``spectrum_<l>``, the
     share of W's aggregate non-DC power at frequency orbit l (l = 1 ... (M-1)/2 for odd Z_M).
 
@@ -280,6 +319,7 @@ def run(config: Config, seeds, *, device="cpu", dtype=torch.float64) -> pd.DataF
             values["V_norm"] = torch.linalg.norm(V, dim=(1, 2))
             share, spectrum = _fourier(W, config)
             values["fourier_share"] = torch.as_tensor(share)
+            values["phase_coherence"] = _phase_coherence(W, V, config)
             for name, v in values.items():
                 log.setdefault(name, []).append(v.detach().to("cpu", torch.float64))
             logged.append(step)
@@ -485,7 +525,7 @@ def analytic(config: AnalyticConfig, seeds, *, device="cpu", dtype=torch.float64
 
 
 PRESETS: dict[str, Config] = {
-    # groks in well under a minute on 2 CPU cores: train 99 % by ~epoch 50, test 99 % by ~200
+    # groks in well under a minute on 2 CPU cores: train 99 % by ~epoch 50, test 99 % by ~200 (docs/grokking.md)
     "cpu": Config(M=71, fraction=0.4, K=512, lr=1e-3, weight_decay=2e-4, epochs=300, log_every=10),
     # the paper's sizes (Li2 Fig. 5 setting: lr 5e-4, wd 2e-4, K = 2048), M = 127 at 30 % of pairs
     "gpu": Config(M=127, fraction=0.3, K=2048, lr=5e-4, weight_decay=2e-4, epochs=3000, log_every=50),

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pytest
 
 from claims import grokking as cg
 from claims.core import Context, perturb
 from sims.store import Store
+from theory import grokking as th
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +42,20 @@ def test_claim_passes_at_test_size(number, ctx):
 
 
 def test_planted_bug_1_no_held_out_pairs(ctx, monkeypatch):
-    fn, config, seeds = cg.delayed_run("test")
+    (fn, pair, seeds), (_, sweep, _) = cg.weight_decay_runs("test")
     # training on the whole table: "test" accuracy is train accuracy, so nothing is delayed
-    monkeypatch.setattr(cg, "delayed_run", lambda size: (fn, dataclasses.replace(config, fraction=1.0), seeds))
-    assert not checks_pass(claim(1), ctx)
+    full = [dataclasses.replace(c, fraction=1.0) for c in sweep]
+    monkeypatch.setattr(cg, "weight_decay_runs", lambda size: ((fn, pair, seeds), (fn, full, seeds)))
+    failed = [k.name for k in claim(1).compare(claim(1).predict(ctx), claim(1).measure(ctx), ctx) if not k.passed]
+    assert any("long before" in name for name in failed)
+
+
+def test_planted_bug_1_delay_threshold_at_the_measured_ratio(ctx):
+    # a theory that demands the delay the data show (threshold at the measured mean ratio) must not be certified
+    c = claim(1)
+    meas = c.measure(ctx)
+    pred = dict(c.predict(ctx), log_ratio_min=float(meas["log_ratio"].mean()))
+    assert not checks_pass(c, ctx, pred=pred, meas=meas)
 
 
 def test_planted_bug_2_energy_constant(ctx):
@@ -58,9 +70,21 @@ def test_planted_bug_2_paper_constant_would_fail(ctx):
     assert not checks_pass(c, ctx, pred=wrong)
 
 
-def test_planted_bug_3_fixed_point(ctx):
+@pytest.mark.parametrize("factor", [0.97, 1.03])
+def test_planted_bug_3_eq4_off_by_3_percent(ctx, monkeypatch, factor):
     c = claim(3)
-    assert not checks_pass(c, ctx, pred=perturb(c.predict(ctx), 1.05))
+    meas = c.measure(ctx)
+    original = th.gf_fixed_point
+    monkeypatch.setattr(th, "gf_fixed_point", lambda F, Y, eta: factor * original(F, Y, eta))
+    assert not checks_pass(c, ctx, meas=meas)
+
+
+def test_planted_bug_3_ridge_without_the_half(ctx, monkeypatch):
+    # eta_eff = n·eta instead of n·eta/2: the paper's 1/2-sum loss forgotten in the units conversion
+    c = claim(3)
+    meas = c.measure(ctx)
+    monkeypatch.setattr(th, "effective_ridge", lambda n, eta: n * eta)
+    assert not checks_pass(c, ctx, meas=meas)
 
 
 def test_planted_bug_3_gf_does_not_vanish(ctx, monkeypatch):
@@ -72,11 +96,22 @@ def test_planted_bug_3_gf_does_not_vanish(ctx, monkeypatch):
     assert any("vanishes" in name for name in failed)
 
 
-def test_planted_bug_4_weight_decay_order(ctx, monkeypatch):
-    (fn, pair, seeds), (_, sweep, _) = cg.weight_decay_runs("test")
-    # the same runs (cache hits) listed in the wrong order of eta: "decreasing" must then fail
-    monkeypatch.setattr(cg, "weight_decay_runs", lambda size: ((fn, pair, seeds), (fn, sweep[::-1], seeds)))
-    assert not checks_pass(claim(4), ctx)
+def test_planted_bug_4_weight_decay_order(ctx):
+    # t_test99 matched to the eta grid in reverse (an indexing bug): "falls with eta" must then fail
+    c = claim(4)
+    meas = c.measure(ctx)
+    slope, se, dof = cg._slope_fit(meas["eta"], meas["t"][::-1])
+    wrong = dict(meas, slope=slope, slope_se=se, slope_dof=dof)
+    failed = [k.name for k in c.compare(c.predict(ctx), wrong, ctx) if not k.passed]
+    assert any("falls with eta" in name for name in failed)
+
+
+def test_planted_bug_4_exponent_at_the_measured_value(ctx):
+    # a theory whose exponent equals the fitted one (e.g. -0.6 instead of Omnigrok's -1) is not "differed from"
+    c = claim(4)
+    meas = c.measure(ctx)
+    pred = dict(c.predict(ctx), omnigrok_exponent=float(meas["slope"]))
+    assert not checks_pass(c, ctx, pred=pred, meas=meas)
 
 
 def test_planted_bug_4_no_weight_decay_contrast(ctx, monkeypatch):
@@ -86,10 +121,24 @@ def test_planted_bug_4_no_weight_decay_contrast(ctx, monkeypatch):
     assert not checks_pass(claim(4), ctx)
 
 
-def test_planted_bug_5_features(ctx):
+def test_planted_bug_5_phase_relation_minus(ctx, monkeypatch):
+    # a theory of phi3 = phi1 - phi2 (conjugate on one input half): its analytic net's coherence is not the data's
     c = claim(5)
-    # the share cut-off 0.8 scaled to 1.04 is unreachable (shares are <= 1)
-    assert not checks_pass(c, ctx, pred=perturb(c.predict(ctx), 1.3))
+    original = th.phase_alignment
+
+    def wrong(W_in, W_out, M):
+        n = W_in.shape[0] // 2
+        return original(np.concatenate([W_in[:n], W_in[n:][::-1]]), W_out, M)
+
+    meas = c.measure(ctx)
+    monkeypatch.setattr(th, "phase_alignment", wrong)
+    assert not checks_pass(c, ctx, meas=meas)
+
+
+def test_planted_bug_5_prediction_off_by_5_percent(ctx):
+    c = claim(5)
+    pred = c.predict(ctx)
+    assert not checks_pass(c, ctx, pred=dict(pred, coherence=0.95 * pred["coherence"]))
 
 
 def test_planted_bug_6_phase_labels(ctx, monkeypatch):

@@ -45,7 +45,7 @@ def test_fourier_basis_is_orthonormal(M):
 def test_energy_closed_form_matches_brute_force(M, seed):
     w = np.random.default_rng(seed).standard_normal(2 * th.group_order(M))
     brute, closed = th.energy(w, M), th.energy_dft(w, M)
-    assert abs(brute - closed) <= 1e-9 * abs(brute)  # brief §8: rel 1e-9
+    assert abs(brute - closed) <= 1e-9 * abs(brute)  # float64 sums over M^2 rows
 
 
 @pytest.mark.parametrize("M", [5, 12, (3, 4)])
@@ -67,7 +67,7 @@ def test_single_frequency_neurons_are_flat_maxima_with_E_quarter_M(M, data, phi1
     k = data.draw(st.integers(1, (M - 1) // 2))
     w = th.character_neuron(M, k, phi1, phi2)
     E = th.energy_dft(w, M)
-    assert abs(E - M / 4) <= 1e-10 * M  # brief §8: E = M/4, rel 1e-10
+    assert abs(E - M / 4) <= 1e-10 * M  # E = M/4, rel 1e-10
     assert abs(E - th.energy_max(M, k)) <= 1e-10 * M
     assert np.abs(th.riemannian_grad(w, M)).max() <= 1e-9 * M
     delta = np.random.default_rng(k).standard_normal(2 * M)
@@ -133,7 +133,7 @@ def test_eq4_woodbury_identity(seed, eta):
     Y = th.centre_rows(Y)
     a, b = th.gf_fixed_point(F, Y, eta), th.gf_residual_form(F, Y, eta)
     cond = np.linalg.cond(F.T @ F + eta * np.eye(K))
-    assert np.linalg.norm(a - b) <= 1e-8 * cond * np.linalg.norm(b)  # brief §8: rel 1e-8·cond
+    assert np.linalg.norm(a - b) <= 1e-8 * cond * np.linalg.norm(b)  # rel 1e-8·cond
 
 
 @settings(max_examples=12)
@@ -159,14 +159,17 @@ def test_phase_grid_with_J2_fails(p):
 def test_random_phase_network_needs_width():
     rng = np.random.default_rng(0)
     acc = lambda p, N: th.network_accuracy(*th.gromov_random_network(p, N, rng), p)  # noqa: E731
-    assert np.mean([acc(71, 4 * 71) for _ in range(2)]) >= 0.999  # brief: mean 1.0 at 4p for p = 71
+    assert np.mean([acc(71, 4 * 71) for _ in range(2)]) >= 0.999  # docs/grokking.md table: 1.0 at 4p for p = 71
     assert acc(23, 11) < 0.8  # p/2 is far too narrow
 
 
 def test_frequency_shares_random_baseline_and_pure_neurons():
     W = np.random.default_rng(0).standard_normal((2 * 41, 2000))
-    res = th.neuron_frequency_shares(W, 41)
-    assert abs(res["weighted_share"] - th.random_share_baseline(41)) < 0.01  # 2000 neurons: SE ~ 0.002
+    share = th.neuron_frequency_shares(W, 41)["share"]
+    # unweighted mean over 2000 Gaussian neurons (4000 i.i.d. halves): SE ~ 0.0009, so 4 SE = 0.0037 < the 0.0063
+    # an off-by-one in m moves H_m/m at M = 41 (m = 21 gives 0.1736 instead of 0.1799)
+    assert abs(share.mean() - th.random_share_baseline(41)) < 4 * share.std(ddof=1) / np.sqrt(share.size)
+    assert abs(th.random_share_baseline(41) - 3.5977396571436819 / 20) < 1e-12  # H_20 / 20
     pure = np.stack([th.character_neuron(41, k % 20 + 1, k, 2 * k) for k in range(40)], axis=1)
     res = th.neuron_frequency_shares(pure, 41)
     assert np.allclose(res["share"], 1.0) and np.allclose(res["spectrum"], 1 / 20)
@@ -191,3 +194,27 @@ def test_critical_fraction_values():
 def test_bad_input_names_the_argument(call, arg):
     with pytest.raises(ValueError, match=arg):
         call()
+
+
+def test_phase_alignment_grid_random_and_broken():
+    for p in (5, 23, 41):
+        W_in, W_out = th.phase_grid_network(p, 3)
+        res = th.phase_alignment(W_in, W_out, p)
+        assert abs(res["coherence"] - 1) < 1e-12 and np.allclose(res["cos"], 1)
+    W_in, W_out = th.phase_grid_network(23, 3)
+    assert abs(th.phase_alignment(W_in, -W_out, 23)["coherence"] + 1) < 1e-12  # phi3 = phi1 + phi2 + pi
+    rng = np.random.default_rng(1)
+    coh = [th.phase_alignment(rng.standard_normal((82, 400)), rng.standard_normal((400, 41)), 41)["coherence"]
+           for _ in range(20)]
+    assert abs(np.mean(coh)) < 4 * np.std(coh, ddof=1) / np.sqrt(20)  # sign-symmetric law: expectation 0
+    with pytest.raises(ValueError, match="W_out"):
+        th.phase_alignment(W_in, W_out[:, :-1], 23)
+
+
+def test_omnigrok_time_is_inverse_in_gamma():
+    g = np.array([1e-3, 2e-3, 4e-3])
+    t = th.omnigrok_time(g, 3.0)
+    assert np.allclose(t, np.log(3.0) / g) and np.allclose(t[:-1] / t[1:], 2.0)
+    for bad in (dict(gamma=[0.0]), dict(gamma=[1e-3], w0_over_wc=1.0)):
+        with pytest.raises(ValueError):
+            th.omnigrok_time(**bad)

@@ -326,6 +326,39 @@ def neuron_frequency_shares(W_in, M) -> dict:
             "spectrum": spectrum / spectrum.sum()}
 
 
+def phase_alignment(W_in, W_out, M) -> dict:
+    r"""Gromov's phase relation in a network :math:`f(a,b)_q=\sum_j W^{out}_{jq}\,\sigma(u_{ja}+v_{jb})`:
+    per neuron j at its top frequency k (largest :math:`|U_k|^2+|V_k|^2`, k non-trivial), the phase mismatch
+    :math:`\Delta_j=\arg(U_kV_k\overline{O_k})` with U, V, O the DFTs of :math:`u_j`, :math:`v_j` and the output
+    row :math:`W^{out}_{j\cdot}`. A neuron :math:`u=\cos(\omega a+\varphi_1)`, :math:`v=\cos(\omega b+\varphi_2)`,
+    :math:`W^{out}=\cos(\omega q+\varphi_3)` has :math:`\Delta=\varphi_1+\varphi_2-\varphi_3`; the cross term
+    of :math:`\sigma=x^2` then adds :math:`\cos(\omega(a+b-q)+\Delta)` to the logits, which peaks at the right
+    answer only when :math:`\Delta=0`.
+
+    ``coherence`` is :math:`\sum_j\mathrm{Re}(U_kV_k\overline{O_k})/\sum_j|U_kV_kO_k|`, the cosine of
+    :math:`\Delta_j` averaged with the weight each neuron carries in that logit term: 1 when every neuron obeys
+    :math:`\varphi_3=\varphi_1+\varphi_2`, 0 in expectation for independent input and output weights whose law
+    is symmetric under a sign flip (e.g. at init). ``cos`` holds the per-neuron :math:`\cos\Delta_j`.
+
+    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 12-13; Morwani et al., arXiv 2311.07568, Thm 7
+    (:math:`\theta_u^*+\theta_v^*=\theta_w^*`).
+    """
+    W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
+    n = group_order(M)
+    if W_in.ndim != 2 or W_in.shape[0] != 2 * n or W_out.shape != (W_in.shape[1], n):
+        raise ValueError(f"W_in {W_in.shape}, W_out {W_out.shape}: expected (2M, K) and (K, M) with M = {n}")
+    U, V, O = dft(W_in[:n].T, M), dft(W_in[n:].T, M), dft(W_out, M)
+    power = np.abs(U) ** 2 + np.abs(V) ** 2
+    power[:, 0] = -1.0
+    k = power.argmax(axis=1)
+    rows = np.arange(W_in.shape[1])
+    term = U[rows, k] * V[rows, k] * np.conj(O[rows, k])
+    size = np.abs(term)
+    cos = np.where(size > 0, term.real / np.where(size > 0, size, 1.0), 0.0)
+    return {"coherence": float(term.real.sum() / size.sum()) if size.sum() > 0 else 0.0, "cos": cos,
+            "frequency": k}
+
+
 def random_share_baseline(M: int) -> float:
     r"""Expected top-frequency share of a Gaussian vector over the :math:`m=(M-1)/2` real frequencies of odd M:
     the orbit powers are i.i.d. exponential, so :math:`E[\max/\mathrm{sum}] = H_m/m`.
@@ -395,7 +428,7 @@ def energy(w, M, pairs=None) -> float:
 
 
 def energy_dft(w, M) -> float:
-    r"""Closed form of :func:`energy` on the full table (derived here, checked by tests/test_grokking_theory.py):
+    r"""Closed form of :func:`energy` on the full table (derived in docs/grokking.md, checked by tests):
 
     .. math:: E(w)=\frac{2}{M}\sum_{k\neq0}|U_k|^2|V_k|^2,\qquad U=\mathrm{DFT}(u),\ V=\mathrm{DFT}(v).
 
@@ -778,6 +811,21 @@ def effective_ridge(n: int, eta: float) -> float:
     Tian, arXiv 2509.21519 §3 (loss normalisation).
     """
     return n * eta / 2
+
+
+def omnigrok_time(gamma, w0_over_wc: float = 2.0) -> np.ndarray:
+    r"""Omnigrok's time to generalise from a large initial weight norm :math:`w_0` under weight decay
+    :math:`\gamma`: the norm shrinks as :math:`w(t)=e^{-\gamma t}w_0` until it reaches the generalising norm
+    :math:`w_c`, so :math:`t=\ln(w_0/w_c)/\gamma`, a power law in :math:`\gamma` with exponent -1.
+
+    Reference: Liu, Michaud, Tegmark, arXiv 2210.01117, §3 (the LU mechanism; gradient flow, large init).
+    """
+    gamma = np.asarray(gamma, dtype=np.float64)
+    if not np.all(gamma > 0):
+        raise ValueError(f"gamma={gamma} must be > 0")
+    if not w0_over_wc > 1:
+        raise ValueError(f"w0_over_wc={w0_over_wc} must be > 1 (a large init shrinks to w_c)")
+    return np.log(w0_over_wc) / gamma
 
 
 # --------------------------------------------------------------------------------------------------------------------
