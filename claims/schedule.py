@@ -241,10 +241,16 @@ def prefetch(claims: Sequence[Claim], ctx: Context, n_jobs: int | None = None, *
 
 
 def _run_pool(ctx, n_jobs, queue, claims, pending, finished, failed, explore) -> None:
-    from joblib.externals.loky import get_reusable_executor
+    # A private loky pool, shut down when the queue is empty: loky's reusable singleton would be picked up by joblib's
+    # Parallel in a later ctx.sweep without the memmapping state joblib adds to its own executors (AttributeError).
+    from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
     by_id = {c.id: c for c in claims}
-    executor = get_reusable_executor(max_workers=n_jobs)
+    with ProcessPoolExecutor(max_workers=n_jobs) as executor:
+        _drain(executor, ctx, n_jobs, queue, by_id, pending, finished, failed, explore)
+
+
+def _drain(executor, ctx, n_jobs, queue, by_id, pending, finished, failed, explore) -> None:
     running = {}
     bar = runtime.progress(None, total=len(queue), desc="simulations")
     while queue or running:
