@@ -414,11 +414,14 @@ def run(config: Config, seeds, *, device="auto", dtype="auto"):
     phi2 = _apply(feats, prob.x2, U)
     h_test = _stage2(cfg, seeds, phi2, prob.h(prob.x2), phi_test, device, dtype)
     metrics["err_three_layer"] = _norm_err(h_test, y_test)
-    # the true link on the learned feature, g(phi / c_d): the reference a learned stage 2 should match or beat
-    z_hat, plug_in = phi_test / th.stein_constant(t), torch.zeros_like(phi_test)
-    for coef in reversed(t.g):
-        plug_in = plug_in * z_hat + coef
-    metrics["err_link_plugin"] = _norm_err(plug_in, y_test)
+    # the true link on the learned feature, g(phi / c_d): the reference a learned stage 2 should match or beat.
+    # Undefined when c_d = E[g(p) p] = 0 (a link with g1 = 0, claim 5's failure case): not recorded there.
+    c_d = th.stein_constant(t)
+    if abs(c_d) > 1e-12:
+        z_hat, plug_in = phi_test / c_d, torch.zeros_like(phi_test)
+        for coef in reversed(t.g):
+            plug_in = plug_in * z_hat + coef
+        metrics["err_link_plugin"] = _norm_err(plug_in, y_test)
     if cfg.relu_rf_over_N > 0:
         rf = _relu_rf(cfg, seeds, device, dtype, int(math.ceil(cfg.relu_rf_over_N * cfg.N)))
         W = streamed_ridge(rf, _Problem(cfg, seeds, device, dtype), cfg.n_grid, cfg.ridge)
