@@ -62,6 +62,12 @@ def config_class(fn) -> type:
     return cls
 
 
+def _returns_table(fn) -> bool:
+    """A simulator returns the tidy table: no return annotation, or one naming a DataFrame."""
+    ann = inspect.signature(fn).return_annotation
+    return ann is inspect.Signature.empty or "DataFrame" in str(ann)
+
+
 def simulators(module) -> dict[str, type]:
     """Simulator functions of a module (``fn(config, seeds, *, device, dtype)``) and the Config each takes."""
     found = {}
@@ -70,6 +76,8 @@ def simulators(module) -> dict[str, type]:
             continue
         params = inspect.signature(fn).parameters
         if list(params)[:2] != ["config", "seeds"] or not {"device", "dtype"} <= set(params):
+            continue
+        if not _returns_table(fn):  # a helper with the same signature (grokking.stage1_inputs returns arrays)
             continue
         try:
             found[name] = config_class(fn)

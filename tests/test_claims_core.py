@@ -125,3 +125,20 @@ def test_the_false_alarm_budget_covers_every_monte_carlo_check_of_the_report():
     claims = json.loads(path.read_text())["claims"]
     n_mc = sum(bool(check.get("se")) for claim in claims for check in claim["checks"])
     assert 0 < n_mc <= N_MC_CHECKS
+
+
+def test_every_coarse_evidence_check_of_the_report_says_why_and_what_would_fix_it():
+    """A relative resolution above COARSE needs a note: why, and what size would bring it under 5 %."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "reports" / "validation.json"
+    if not path.exists():
+        pytest.skip("no report yet (make validate)")
+    claims = json.loads(path.read_text())["claims"]
+    missing = [(r["id"], c["name"]) for r in claims for c in r["checks"]
+               if c.get("role") == "evidence" and not c.get("resolution_units")
+               and isinstance(c.get("resolution"), float) and c["resolution"] > core.COARSE
+               and not c.get("resolution_note")]
+    assert not missing
+    assert all(r.get("worst_resolution") for r in claims if r["passed"])

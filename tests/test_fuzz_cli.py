@@ -47,7 +47,7 @@ def catalogue() -> list[tuple[str, str, type]]:
             if name.startswith("_") or not inspect.isfunction(fn) or fn.__module__ != module.__name__:
                 continue
             params = inspect.signature(fn).parameters
-            if list(params)[:2] != ["config", "seeds"]:
+            if list(params)[:2] != ["config", "seeds"] or not cli._returns_table(fn):
                 continue
             cls = typing.get_type_hints(inspect.unwrap(fn)).get("config")
             if isinstance(cls, type) and dataclasses.is_dataclass(cls):

@@ -340,7 +340,23 @@ def phase_alignment(W_in, W_out, M) -> dict:
     :math:`\varphi_3=\varphi_1+\varphi_2`, 0 in expectation for independent input and output weights whose law
     is symmetric under a sign flip (e.g. at init). ``cos`` holds the per-neuron :math:`\cos\Delta_j`.
 
-    Reference: Gromov, arXiv 2301.02679, Eqs. 6, 12-13; Morwani et al., arXiv 2311.07568, Thm 7
+    Parameters
+    ----------
+    W_in : array_like, shape (2M, K)
+        Input weights: rows 0..M-1 embed the first operand a, rows M..2M-1 the second operand b.
+    W_out : array_like, shape (K, M)
+        Output weights, one row per neuron.
+    M : int
+        Modulus of the group Z_M (>= 3).
+
+    Returns
+    -------
+    dict
+        ``coherence`` (float in [-1, 1]) and ``cos`` (array of shape (K,), per-neuron cos Δ_j).
+
+    References
+    ----------
+    Gromov, arXiv 2301.02679, Eqs. 6, 12-13; Morwani et al., arXiv 2311.07568, Thm 7
     (:math:`\theta_u^*+\theta_v^*=\theta_w^*`).
     """
     W_in, W_out = np.asarray(W_in, dtype=np.float64), np.asarray(W_out, dtype=np.float64)
@@ -818,7 +834,21 @@ def omnigrok_time(gamma, w0_over_wc: float = 2.0) -> np.ndarray:
     :math:`\gamma`: the norm shrinks as :math:`w(t)=e^{-\gamma t}w_0` until it reaches the generalising norm
     :math:`w_c`, so :math:`t=\ln(w_0/w_c)/\gamma`, a power law in :math:`\gamma` with exponent -1.
 
-    Reference: Liu, Michaud, Tegmark, arXiv 2210.01117, §3 (the LU mechanism; gradient flow, large init).
+    Parameters
+    ----------
+    gamma : array_like
+        Weight decay γ (> 0), any shape.
+    w0_over_wc : float, default 2.0
+        Ratio of the initial to the generalising weight norm (> 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        The time t = ln(w0/wc)/γ, the shape of ``gamma``.
+
+    References
+    ----------
+    Liu, Michaud, Tegmark, arXiv 2210.01117, §3 (the LU mechanism; gradient flow, large init).
     """
     gamma = np.asarray(gamma, dtype=np.float64)
     if not np.all(gamma > 0):
