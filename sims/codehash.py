@@ -24,12 +24,41 @@ def _parsed(path: str) -> tuple[str, ast.Module]:
     return source, ast.parse(source)
 
 
+def _lines(source: str) -> list[str]:
+    """The source's lines with their ends, split on \\r\\n, \\n and \\r only (as ``ast.get_source_segment`` does)."""
+    out, start, i, n = [], 0, 0, len(source)
+    while i < n:
+        c = source[i]
+        i += 1
+        if c == "\r" and i < n and source[i] == "\n":
+            i += 1
+        if c in "\r\n":
+            out.append(source[start:i])
+            start = i
+    if start < n:
+        out.append(source[start:])
+    return out
+
+
+def _segment(lines: list[str], node: ast.AST) -> str:
+    """``ast.get_source_segment(source, node)`` on pre-split lines: the stdlib splits the whole file on every call,
+    which made hashing a simulator's theory closure cost ~2 s per store key (most of a claim evaluation)."""
+    first, last = node.lineno - 1, node.end_lineno - 1
+    if first == last:
+        return lines[first].encode()[node.col_offset:node.end_col_offset].decode()
+    head = lines[first].encode()[node.col_offset:].decode()
+    tail = lines[last].encode()[:node.end_col_offset].decode()
+    return "".join([head, *lines[first + 1:last], tail])
+
+
+@lru_cache(maxsize=None)
 def _top_level(path: str) -> dict[str, str]:
     """Top-level name -> source segment (functions, classes, assignments) of a module file; imports under ''."""
     source, tree = _parsed(path)
+    lines = _lines(source)
     out: dict[str, list[str]] = {}
     for node in tree.body:
-        segment = ast.get_source_segment(source, node) or ""
+        segment = _segment(lines, node)
         names: list[str] = []
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names = [node.name]
@@ -45,12 +74,13 @@ def _top_level(path: str) -> dict[str, str]:
     return {name: "\n".join(parts) for name, parts in out.items()}
 
 
-def _names_in(segment: str) -> set[str]:
+@lru_cache(maxsize=None)
+def _names_in(segment: str) -> frozenset[str]:
     try:
         tree = ast.parse(segment)
     except SyntaxError:
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+        return frozenset()
+    return frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
 
 
 def _closure(path: str, roots: set[str]) -> str:
@@ -75,7 +105,20 @@ def _whole_file(path: str) -> str:
 
 
 def theory_digest(module: types.ModuleType, prefix: str = "theory") -> str:
-    """Digest of the theory code that ``module`` (a simulator) can reach; ``prefix`` names the theory package."""
+    """Digest of the theory code that ``module`` (a simulator) can reach; ``prefix`` names the theory package.
+
+    Computed once per module and process (sources are read once per process, like ``sims.store._file_digest``);
+    ``clear_cache`` forgets it."""
+    key = (module.__name__, getattr(module, "__file__", None), prefix)
+    if key not in _DIGESTS:
+        _DIGESTS[key] = _theory_digest(module, prefix)
+    return _DIGESTS[key]
+
+
+_DIGESTS: dict[tuple, str] = {}
+
+
+def _theory_digest(module: types.ModuleType, prefix: str) -> str:
     path = getattr(module, "__file__", None)
     if not path:
         return ""
@@ -132,3 +175,6 @@ def _shared_theory(module: types.ModuleType, prefix: str) -> str:
 
 def clear_cache() -> None:
     _parsed.cache_clear()
+    _top_level.cache_clear()
+    _names_in.cache_clear()
+    _DIGESTS.clear()

@@ -134,6 +134,23 @@ def test_code_version_follows_only_the_theory_code_a_simulator_reaches(tmp_path,
         sys.modules.pop(name, None)
 
 
+def test_source_segments_equal_the_stdlib_ones():
+    """codehash splits a file once and slices it; the store keys depend on it giving ast.get_source_segment's text
+    exactly (multi-byte characters before a node, \\r\\n and \\r line ends, form feeds, one-line nodes)."""
+    import ast
+
+    from sims import codehash
+
+    source = ("x = 'Γ₁'; y = 2\r\ndef f(a):\r\n    return a  # η\r\n\x0c\nclass C:\r    z = 'é'\r\n"
+              "w = [1,\n     2]  # ∑\n")
+    tree = ast.parse(source)
+    lines = codehash._lines(source)
+    nodes = [n for n in ast.walk(tree) if getattr(n, "end_lineno", None) is not None]
+    assert len(nodes) > 15
+    for node in nodes:
+        assert codehash._segment(lines, node) == ast.get_source_segment(source, node)
+
+
 def test_default_root_is_the_working_directory_or_the_environment(tmp_path, monkeypatch):
     """An installed package keeps its runs where the user works, not inside site-packages."""
     monkeypatch.delenv("THEORY_TESTBED_RESULTS", raising=False)
