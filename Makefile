@@ -57,7 +57,7 @@ validate: $(SETUP)
 	$(PYTHON) -m claims $(SYSTEMS) --size report --jobs $(JOBS)
 
 figures: $(SETUP)
-	$(PYTHON) -m figures $(SYSTEMS)
+	$(PYTHON) -m figures $(SYSTEMS) --jobs $(JOBS)
 
 report: $(SETUP)
 	@$(PYTHON) -m claims.summary $(SYSTEMS)

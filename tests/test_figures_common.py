@@ -34,3 +34,33 @@ def test_render_skips_unchanged_and_redraws_changed(tmp_path, monkeypatch, store
     (store.root / "toy" / "newrun").mkdir(parents=True)
     (store.root / "toy" / "newrun" / "manifest.json").write_text("{}")
     assert common.render("fig_toy_demo", store) == "drawn"  # a new stored run of the system: redraw
+
+
+def test_cli_refuses_an_unknown_system(capsys):
+    import pytest
+
+    from figures.__main__ import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["nosuch"])
+    assert exc.value.code == 2
+    assert "unknown system 'nosuch'" in capsys.readouterr().err
+
+
+def test_each_figure_is_reported_in_order_and_a_missing_run_fails(monkeypatch, capsys):
+    """The report lists every figure drawn, in order, and a missing run makes the command fail."""
+    from figures import __main__ as cli
+    from sims.store import MissingRunError
+
+    def fake(name, force):
+        if name.endswith("lssl_kernel"):
+            raise MissingRunError("no run")
+        return "unchanged"
+
+    monkeypatch.setattr(cli, "render", fake)
+    monkeypatch.setattr(cli, "update_readme_gallery", lambda names: None)
+    assert cli.main(["lssl", "--jobs", "1"]) == 1
+    serial = capsys.readouterr()
+    names = [line.split()[0] for line in serial.out.splitlines()]
+    assert names == [n for n in cli.figure_modules(["lssl"]) if not n.endswith("lssl_kernel")]
+    assert "fig_lssl_kernel" in serial.err
