@@ -48,8 +48,8 @@ setup: $(SETUP)
 
 # Set-up: torch through pip first (this machine's pip configuration serves the local CPU build of the pinned
 # torch; uv does not look there and would download a multi-gigabyte CUDA build), then uv installs the rest of the
-# lock, exact pins, with torch already satisfied (measured on a busy 2-core machine: set-up 80 s against 191 s with pip alone; the same packages). Without uv (no index, a
-# failed install) pip installs the same lock.
+# lock, exact pins, with torch already satisfied. Measured on the same busy 2-core machine: 80 s against 191 s
+# with pip alone, the same frozen packages. Without uv (no index, a failed install) pip installs the same lock.
 UV_VERSION := 0.13.9
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(VENV_PY) || $(BOOTSTRAP) -m venv $(VENV)
