@@ -41,7 +41,7 @@ def load(store):
 def draw(data):
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(data["panels"]), figsize=(15, 5.0), sharey=True)
+    fig, axes = plt.subplots(1, len(data["panels"]), figsize=(15, 6.4), sharey=True)
     for ax, panel in zip(axes, data["panels"]):
         for m, (ns, vals) in panel["curves"].items():
             mean_band(ax, ns, np.minimum(vals, 3.0), label=LABELS[m], color=COLORS[m])
@@ -57,6 +57,7 @@ def draw(data):
 
     for ax in axes:
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=7, loc="upper right")
+        # below each panel: inside, the legends covered the curves at small n
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     return fig
