@@ -9,6 +9,9 @@
 
 Every run goes through the results store (results/ or $THEORY_TESTBED_RESULTS): a finished run is a cache hit.
 `python -m sims run <system> [--fn F] --help` lists every config field with its meaning, valid values and default.
+`run` prints, per metric, the last step's mean, 95 % CI and seeds, a `theory` column (the closed-form prediction of
+theory/<system>.py for that metric under the run's config, from sims/expected.py; blank where none exists, with a
+footnote saying what it means or why it was skipped) and `rel_err` = mean/theory - 1 where theory is nonzero.
 Errors are one `error:` line; `--traceback` (anywhere on the line) shows the full traceback instead.
 """
 from __future__ import annotations
@@ -23,7 +26,7 @@ import typing
 
 import pandas as pd
 
-from sims import SYSTEMS, runtime
+from sims import SYSTEMS, expected, runtime
 from sims.store import Store, StoreError, check_store
 from sims.sweep import (BACKENDS, SlurmOptions, Sweep, check_name, expand, field_types, parse_value,
                         preset_sweep, simulator, status, submit)
@@ -188,13 +191,30 @@ def compact(summary: pd.DataFrame, max_rows: int = 16) -> tuple[pd.DataFrame, li
     family = table["metric"].str.replace(r"_\d+(_\d+)*(?=$| )", "_*", regex=True)
     counts = family.value_counts()
     folded = [f"{name} ({n} values: range {table['mean'][family == name].min():.4g} .. "
-              f"{table['mean'][family == name].max():.4g})" for name, n in counts.items() if n > 3]
+              f"{table['mean'][family == name].max():.4g}{_folded_theory(table[family == name])})"
+              for name, n in counts.items() if n > 3]
     keep = ~family.isin([name for name, n in counts.items() if n > 3])
     table = table[keep]
     if len(table) > max_rows:
         folded.append(f"{len(table) - max_rows} more metrics (see the stored metrics.csv)")
         table = table.head(max_rows)
     return table, folded
+
+
+def _folded_theory(rows: pd.DataFrame) -> str:
+    """The theory side of a folded family: its range and the largest |mean - theory| (entries can be 0)."""
+    if "theory" not in rows.columns or rows["theory"].isna().all():
+        return ""
+    gap = (rows["mean"] - rows["theory"]).abs().max()
+    return f"; theory {rows['theory'].min():.4g} .. {rows['theory'].max():.4g}, largest |mean - theory| {gap:.2g}"
+
+
+def _formatted(table: pd.DataFrame) -> pd.DataFrame:
+    """theory and rel_err as text, blank where there is no prediction."""
+    if "theory" not in table.columns:
+        return table
+    return table.assign(theory=table["theory"].map(lambda v: "" if pd.isna(v) else f"{v:.6g}"),
+                        rel_err=table["rel_err"].map(lambda v: "" if pd.isna(v) else f"{v:+.2e}"))
 
 
 def cmd_run(system: str, argv: list[str]) -> int:
@@ -236,10 +256,11 @@ def cmd_run(system: str, argv: list[str]) -> int:
     key = store.key(fn, config, seeds, device=args.device, dtype=args.dtype)
     print(f"{system}.{fn_name}  {config}")
     print(f"seeds {seeds[0]}..{seeds[-1]}  {'cache hit' if cached else 'ran'}  stored at {store.path(fn, key)}")
-    table, folded = (summarise(df), []) if args.all_metrics else compact(summarise(df))
-    with pd.option_context("display.float_format", "{:.6g}".format, "display.width", 120):
-        print(table.to_string(index=False))
-    for line in folded:
+    summary, theory_notes = expected.annotate(summarise(df), system, fn_name, config)
+    table, folded = (summary, []) if args.all_metrics else compact(summary)
+    with pd.option_context("display.float_format", "{:.6g}".format, "display.width", 160):
+        print(_formatted(table).to_string(index=False))
+    for line in folded + theory_notes:
         print(f"  {line}")
     return 0
 
