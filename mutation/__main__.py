@@ -109,12 +109,21 @@ def _digest(mutant: Mutant | None, system: str, sizes) -> str:
     return h.hexdigest()[:20]
 
 
-def run_one(system: str, mutant: Mutant | None, sizes, files, store: Path, unit: bool) -> dict:
+def run_one(system: str, mutant: Mutant | None, sizes, files, store: Path, unit: bool,
+            baseline: dict | None = None) -> dict:
+    """Evaluate one mutant (or the unmutated code: ``mutant=None``). The unit tests run only for a mutant that no
+    claim catches at report size: they decide between "caught by unit tests only" and "survived", and a claim's
+    catch already settles its status (recorded as ``"not run"``)."""
     root = _scratch(files, mutant)
     try:
         out = {"system": system, "mutant": asdict(mutant) if mutant else None,
                "sizes": {size: _evaluate(root, store, system, size) for size in sizes}}
-        out["unit_tests_fail"] = _unit_tests(root, store, system) if (unit and mutant is not None) else None
+        if not unit or mutant is None:
+            out["unit_tests_fail"] = None
+        elif baseline is not None and classify(out, baseline)["caught"].get("report"):
+            out["unit_tests_fail"] = "not run"
+        else:
+            out["unit_tests_fail"] = _unit_tests(root, store, system)
         return out
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -134,7 +143,7 @@ def classify(outcome: dict, baseline: dict) -> dict:
         status = "caught by a claim at report size"
     elif caught.get("test"):
         status = "caught at test size only"
-    elif outcome.get("unit_tests_fail"):
+    elif outcome.get("unit_tests_fail") is True:
         status = "caught by unit tests only"
     else:
         status = "survived"
@@ -148,7 +157,7 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float) -> str:
         counts[verdict["status"]] = counts.get(verdict["status"], 0) + 1
         m = o["mutant"]
         cells = [", ".join(verdict["caught"].get(s, [])) or "—" for s in sizes]
-        unit = {True: "fail", False: "pass", None: "—"}[o.get("unit_tests_fail")]
+        unit = {True: "fail", False: "pass", None: "—", "not run": "not run"}[o.get("unit_tests_fail")]
         rows.append(f"| {o['system']} | `{m['id']}` | {m['description']} | {m['moves'] or '—'} | "
                     + " | ".join(cells) + f" | {unit} | {verdict['status']} |")
     base_lines = []
@@ -164,7 +173,8 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float) -> str:
     lines = ["# Mutation report", "",
              "Realistic bugs planted one at a time in `theory/` and `sims/` (catalogue: `mutation/mutants_<system>.py`),"
              " each run against its system's claims at " + " and ".join(f"{s} size" for s in sizes) + " and its "
-             "theory/simulator unit tests. A claim *catches* a mutant when it is confirmed on the unmutated code and "
+             "theory/simulator unit tests (run only for a mutant no claim catches at report size: \"not run\" "
+             "otherwise). A claim *catches* a mutant when it is confirmed on the unmutated code and "
              "not confirmed on the mutant (a crash or time-out of the evaluation counts as caught). Regenerate with "
              "`make mutation`.", "",
              f"**{total} mutants: {summary}.** Wall time {wall_s / 60:.1f} min on this machine.", "",
@@ -213,7 +223,7 @@ def main(argv=None) -> int:
         key = _digest(mutant, system, sizes)
         if key in record:
             return key, record[key], True
-        return key, run_one(system, mutant, sizes, files, store, not args.no_unit), False
+        return key, run_one(system, mutant, sizes, files, store, not args.no_unit, baselines.get(system)), False
 
     baselines = {}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
