@@ -150,7 +150,8 @@ def classify(outcome: dict, baseline: dict) -> dict:
     return {"caught": caught, "status": status}
 
 
-def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float) -> str:
+def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=()) -> str:
+    """The report; ``pending``: (system, Mutant) pairs not run yet (``--report-only`` on an unfinished run)."""
     rows, counts = [], {}
     for o in outcomes:
         verdict = classify(o, baselines[o["system"]])
@@ -168,7 +169,11 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float) -> str:
             base_lines.append(f"- {system}, {size} size: {len(claims) - len(bad)}/{len(claims)} claims pass "
                               f"on the unmutated code" + (f" (not: {', '.join(bad)}; a mutant cannot be caught by "
                                                           f"those)" if bad else ""))
-    total = len(outcomes)
+    for system, m in pending:
+        counts["pending (not run yet)"] = counts.get("pending (not run yet)", 0) + 1
+        rows.append(f"| {system} | `{m.id}` | {m.description} | {m.moves or '—'} | "
+                    + " | ".join("not run yet" for _ in sizes) + " | — | pending |")
+    total = len(outcomes) + len(pending)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
     lines = ["# Mutation report", "",
              "Realistic bugs planted one at a time in `theory/` and `sims/` (catalogue: `mutation/mutants_<system>.py`),"
@@ -177,7 +182,11 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float) -> str:
              "otherwise). A claim *catches* a mutant when it is confirmed on the unmutated code and "
              "not confirmed on the mutant (a crash or time-out of the evaluation counts as caught). Regenerate with "
              "`make mutation`.", "",
-             f"**{total} mutants: {summary}.** Wall time {wall_s / 60:.1f} min on this machine.", "",
+             f"**{total} mutants: {summary}.** " + (
+                 f"Wall time {wall_s / 60:.1f} min on this machine." if not pending else
+                 f"Written from the recorded outcomes of an unfinished run: the claim evaluations recorded so far "
+                 f"took {wall_s / 60:.0f} min of wall time in all (two at a time, on a 2-core machine shared with "
+                 f"other jobs; unit tests not counted); `make mutation` resumes the pending ones."), "",
              "Baselines:", "", *base_lines, "",
              "| system | mutant | bug | moves | " + " | ".join(f"caught at {s} size by" for s in sizes)
              + " | unit tests | status |",
@@ -193,6 +202,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="mutants evaluated at once (default 2)")
     parser.add_argument("--no-unit", action="store_true", help="skip the unit tests")
     parser.add_argument("--output", default=str(REPO_ROOT / "reports" / "MUTATION.md"))
+    parser.add_argument("--report-only", action="store_true",
+                        help="write the report from the recorded outcomes, running nothing (unrun mutants: pending)")
     args = parser.parse_args(argv)
     sizes = [s for s in args.sizes.split(",") if s]
     for s in sizes:
@@ -225,6 +236,9 @@ def main(argv=None) -> int:
             return key, record[key], True
         return key, run_one(system, mutant, sizes, files, store, not args.no_unit, baselines.get(system)), False
 
+    if args.report_only:
+        return _report_only(args, systems, mutants, sizes, record)
+
     baselines = {}
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         for key, out, cached in pool.map(job, [(s, None) for s in systems]):
@@ -243,6 +257,29 @@ def main(argv=None) -> int:
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     Path(args.output).write_text(render(outcomes, baselines, sizes, time.perf_counter() - start))
     print(f"wrote {args.output}")
+    return 0
+
+
+def _report_only(args, systems, mutants, sizes, record: dict) -> int:
+    baselines = {}
+    for system in systems:
+        base = record.get(_digest(None, system, sizes))
+        if base is None:
+            print(f"error: no recorded baseline for {system}: run `python -m mutation {system}` first",
+                  file=sys.stderr)
+            return 1
+        baselines[system] = base["sizes"]
+    outcomes, pending = [], []
+    for system, mutant in mutants:
+        out = record.get(_digest(mutant, system, sizes))
+        if out is None:
+            pending.append((system, mutant))
+        else:
+            outcomes.append(out)
+    wall = sum(res.get("wall_s", 0.0) for o in outcomes for res in o["sizes"].values())
+    Path(args.output).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.output).write_text(render(outcomes, baselines, sizes, wall, pending))
+    print(f"wrote {args.output}: {len(outcomes)} recorded, {len(pending)} pending")
     return 0
 
 
