@@ -150,6 +150,11 @@ def classify(outcome: dict, baseline: dict) -> dict:
     return {"caught": caught, "status": status}
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell: a literal | (|S_1|, |x|^2) would split the cell."""
+    return text.replace("|", "\\|")
+
+
 def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=()) -> str:
     """The report; ``pending``: (system, Mutant) pairs not run yet (``--report-only`` on an unfinished run)."""
     rows, counts = [], {}
@@ -159,7 +164,7 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=
         m = o["mutant"]
         cells = [", ".join(verdict["caught"].get(s, [])) or "—" for s in sizes]
         unit = {True: "fail", False: "pass", None: "—", "not run": "not run"}[o.get("unit_tests_fail")]
-        rows.append(f"| {o['system']} | `{m['id']}` | {m['description']} | {m['moves'] or '—'} | "
+        rows.append(f"| {o['system']} | `{m['id']}` | {_cell(m['description'])} | {_cell(m['moves'] or '—')} | "
                     + " | ".join(cells) + f" | {unit} | {verdict['status']} |")
     base_lines = []
     for system, base in baselines.items():
@@ -171,7 +176,7 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=
                                                           f"those)" if bad else ""))
     for system, m in pending:
         counts["pending (not run yet)"] = counts.get("pending (not run yet)", 0) + 1
-        rows.append(f"| {system} | `{m.id}` | {m.description} | {m.moves or '—'} | "
+        rows.append(f"| {system} | `{m.id}` | {_cell(m.description)} | {_cell(m.moves or '—')} | "
                     + " | ".join("not run yet" for _ in sizes) + " | — | pending |")
     total = len(outcomes) + len(pending)
     summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))

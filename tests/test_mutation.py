@@ -35,3 +35,18 @@ def test_only_claims_that_passed_on_the_unmutated_code_catch_a_mutant():
     assert classify(crash, base)["status"] == "caught by a claim at report size"
     text = render([_outcome({"test": fail_both, "report": only_2})], {"toy": base}, ["test", "report"], 60.0)
     assert "1 caught at test size only" in text and "toy.2" in text  # the failing baseline claim is named
+
+
+def test_report_lists_pending_mutants_and_keeps_table_cells_whole():
+    """--report-only on an unfinished run: unrun mutants are rows marked pending; a | in a description is escaped
+    so the Markdown row keeps its columns."""
+    base = {"test": {"claims": {"toy.1": {"passed": True}}}, "report": {"claims": {"toy.1": {"passed": True}}}}
+    done = _outcome({"test": {"toy.1": {"passed": False}}, "report": {"toy.1": {"passed": False}}}, unit="not run")
+    done["mutant"]["description"] = "noise not divided by |S_1|"
+    pending = [("toy", Mutant("toy-later", "sims/toy.py", "a", "b", "later bug", "moves |x| by 5 %"))]
+    text = render([done], {"toy": base}, ["test", "report"], 60.0, pending)
+    assert "1 caught by a claim at report size, 1 pending (not run yet)" in text
+    rows = [line for line in text.splitlines() if line.startswith("| toy |")]
+    assert len(rows) == 2 and "\\|S_1\\|" in rows[0] and rows[1].endswith("| pending |")
+    assert all(line.replace("\\|", "").count("|") == 9 for line in rows)  # 8 columns
+    assert "not run" in rows[0]
