@@ -24,10 +24,8 @@ def main(argv=None) -> int:
     unknown = sorted(set(args.systems) - set(SYSTEMS))
     if unknown:
         parser.error(f"unknown system {', '.join(map(repr, unknown))}; choose from {', '.join(SYSTEMS)}")
-    failed = []
     if args.jobs == 1 or len(names) < 2:
-        outcomes = map(_draw, names, [args.force] * len(names))
-        failed = _report(outcomes)
+        failed = _report(map(_draw, names, [args.force] * len(names)))
     else:
         with ProcessPoolExecutor(max_workers=min(args.jobs, len(names))) as pool:
             failed = _report(pool.map(_draw, names, [args.force] * len(names)))
