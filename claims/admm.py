@@ -320,11 +320,16 @@ def plateau_runs(size):
 def reduced_runs(size):
     """Claim admm.5, reduced size in the paper's regime (d_k in [3, 5] < L = 6, W = 1e4 I, rho = 1, link noise
     6.25e-4 both ways) where the exact recursion is feasible (D <= 144): RERCE at C = 2 and C = K = 8, the
-    continual variant at C = 2 and noisy ADMM at C = K; plateau = mean NMSD over the last T/5 iterations."""
+    continual variant at C = 2 and noisy ADMM at C = K; plateau = mean NMSD over the last T/5 iterations.
+
+    A fifth run, RERCE at C = 2 of 8 with L = 16 (d_k in [8, 12] < L, D = 160), goes through the simulator's
+    gathered path (only the C scheduled clients' blocks are updated: C <= K/2 and L >= sims.admm.GATHER_MIN_L),
+    the path every paper-scale RERCE run with C <= 50 takes and which no L = 6 run reaches."""
     n_seeds, T = {"test": (400, 200), "report": (1200, 300), "gpu": (20000, 300)}[size]
     base = replace(sim.PAPER, K=8, L=6, d_min=3, d_max=5, n_iter=T, window=T // 5, n_record=10)
     cfgs = [replace(base, C=2), replace(base, C=8), replace(base, variant="continual", C=2),
-            replace(base, variant="admm", C=8)]
+            replace(base, variant="admm", C=8),
+            replace(base, C=2, L=sim.GATHER_MIN_L, d_min=8, d_max=12)]
     return [(sim.run, c, _seeds(n_seeds)) for c in cfgs]
 
 
@@ -345,10 +350,11 @@ def _p5(ctx):
     red = {}
     for _, cfg, _ in reduced_runs(ctx.size):
         data = sim.problem(cfg)
-        red[(cfg.variant, cfg.C)] = th.exact_plateau(data["R"], data["q"], cfg.rho, cfg.C, cfg.sigma2_zeta,
-                                                     cfg.sigma2_eta, cfg.n_iter, cfg.window, variant=cfg.variant)
-    K = max(C for v, C in red if v == "rerce")
-    return {"reduced": red, "reduced_admm_margin_db": float(th.db(red[("admm", K)] / red[("rerce", K)])),
+        red[(cfg.variant, cfg.C, cfg.L)] = th.exact_plateau(data["R"], data["q"], cfg.rho, cfg.C, cfg.sigma2_zeta,
+                                                            cfg.sigma2_eta, cfg.n_iter, cfg.window,
+                                                            variant=cfg.variant)
+    K, L = _reduced_full(red)
+    return {"reduced": red, "reduced_admm_margin_db": float(th.db(red[("admm", K, L)] / red[("rerce", K, L)])),
             "shift_16x_db": th.noise_shift_db(16.0), "admm_margin_db": PAPER_ADMM_MARGIN_DB,
             "fig41_margin_db": PAPER_FIG41_LEVELS_DB["admm"] - PAPER_FIG41_LEVELS_DB["dual_free"],
             "continual_vs_full_db": 0.0, "effect_threshold_db": 0.0}
@@ -364,10 +370,15 @@ def _m5(ctx):
             for v in ("admm", "rerce") if cfg.variant == v and cfg.C == K and cfg.sigma2_eta == 6.25e-4}
     red = {}
     for fn_r, cfg, seeds_r in reduced_runs(ctx.size):
-        red[(cfg.variant, cfg.C)] = _scalar(ctx.run(fn_r, cfg, seeds_r), "nmsd_window")
+        red[(cfg.variant, cfg.C, cfg.L)] = _scalar(ctx.run(fn_r, cfg, seeds_r), "nmsd_window")
     levels = ", ".join(f"{v} C={C} s2={s2:g}: {10 * math.log10(x.mean()):.2f} dB" for (v, C, s2), x in out.items())
     return {"plateaus": out, "read_step": read, "reduced": red,
             "note": "paper-scale plateaus (mean NMSD over the last 100 iterations): " + levels}
+
+
+def _reduced_full(red):
+    """(K, L) of the reduced-size full-participation pair (noisy ADMM and RERCE at C = K) in a {(variant, C, L)} map."""
+    return next((C, L) for v, C, L in red if v == "admm")
 
 
 def _db_diff(a, b):
@@ -397,14 +408,15 @@ def _c5(pred, meas, ctx):
     P = meas["plateaus"]
     checks = []
     red = meas["reduced"]
-    for (v, C), x in red.items():
-        p = pred["reduced"][(v, C)]
-        checks.append(close_check(f"reduced K=8 L=6: {v} C={C} plateau vs exact recursion "
+    for (v, C, L), x in red.items():
+        p = pred["reduced"][(v, C, L)]
+        path = " (gathered path)" if L >= sim.GATHER_MIN_L else ""
+        checks.append(close_check(f"reduced K=8 L={L}: {v} C={C} plateau vs exact recursion{path} "
                                   f"({10 * math.log10(p):.2f} dB)", p, x))
-    Kr = max(C for v, C in red if v == "rerce")
-    d, se = _db_diff(red[("admm", Kr)], red[("rerce", Kr)])
-    checks.append(mc_check(f"reduced K=8 L=6: ADMM plateau - dual-free plateau (dB) vs exact recursion",
-                           pred["reduced_admm_margin_db"], d, se, len(red[("admm", Kr)]) - 1))
+    Kr, Lr = _reduced_full(red)
+    d, se = _db_diff(red[("admm", Kr, Lr)], red[("rerce", Kr, Lr)])
+    checks.append(mc_check(f"reduced K=8 L={Lr}: ADMM plateau - dual-free plateau (dB) vs exact recursion",
+                           pred["reduced_admm_margin_db"], d, se, len(red[("admm", Kr, Lr)]) - 1))
 
     rerce = sorted((C, x) for (v, C, s2), x in P.items() if v == "rerce" and s2 == 6.25e-4)
     K = rerce[-1][0]

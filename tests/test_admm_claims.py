@@ -1,6 +1,8 @@
 """The admm claims at test size pass, and each fails when a realistic bug is planted in theory/ or sims/."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -182,6 +184,43 @@ def test_claim5_fixed_C_bernoulli_variance_is_caught(evaluated, monkeypatch):
 
     monkeypatch.setattr(th, "scheme", bernoulli)
     assert _caught("admm.5", evaluated)
+
+
+def _gathered(checks):
+    """The reduced-size check of the RERCE run that goes through the simulator's gathered path."""
+    (check,) = [k for k in checks if "gathered path" in k.name]
+    return check
+
+
+def test_claim5_gathered_path_check_has_its_resolution(evaluated):
+    """The gathered-path plateau check passes, and fails when only its prediction moves by 1.2x its resolution."""
+    ctx, out = evaluated
+    pred, meas = out["admm.5"][0], out["admm.5"][1]
+    check = _gathered(BY_ID["admm.5"].compare(pred, meas, ctx))
+    assert check.passed and check.resolution < 0.06
+    key = next(k for k in pred["reduced"] if k[2] >= sim.GATHER_MIN_L)
+    moved = dict(pred, reduced=dict(pred["reduced"]))
+    moved["reduced"][key] = pred["reduced"][key] * (1 + 1.2 * check.resolution)
+    assert not _gathered(BY_ID["admm.5"].compare(moved, meas, ctx)).passed
+
+
+def test_claim5_gathered_path_downlink_noise_bug_is_caught(evaluated):
+    """simulator bug: the gathered RERCE path (C <= K/2, L >= 16, every paper-scale run with C <= 50) drops the
+    downlink noise of the selected clients; it lowers the reduced L = 16 plateau by ~37 %, and the masked L = 6
+    runs cannot see it."""
+    src = open(sim.__file__).read()
+    old = "s[:, None] + zeta_sel - w_sel"
+    assert src.count(old) == 1
+    mutated = types.ModuleType("sims.admm")
+    mutated.__file__ = sim.__file__
+    exec(compile(src.replace(old, "s[:, None] - w_sel"), sim.__file__, "exec"), mutated.__dict__)
+    ctx, out = evaluated
+    pred, meas = out["admm.5"][0], out["admm.5"][1]
+    _, cfg, seeds = C.reduced_runs("test")[-1]
+    x = mutated.run(cfg, seeds)
+    red = dict(meas["reduced"])
+    red[(cfg.variant, cfg.C, cfg.L)] = x[x.metric == "nmsd_window"].sort_values("seed")["value"].to_numpy()
+    assert not _gathered(BY_ID["admm.5"].compare(pred, dict(meas, reduced=red), ctx)).passed
 
 
 def test_claim6_fedavg_off_by_one_is_caught(evaluated, monkeypatch):
