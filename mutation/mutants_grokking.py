@@ -65,8 +65,8 @@ MUTANTS = [
     Mutant(
         id="grokking-theory-critical-constant-old-fit",
         file=T,
-        old="CRITICAL_C = 2.7482",
-        new="CRITICAL_C = 5.82",
+        old="\nCRITICAL_C = 2.7482",
+        new="\nCRITICAL_C = 5.82",
         description="the reference code's earlier fit of p_c's constant (a wrong default)",
         moves="p_c by +112 % (x 2.12): grokking.6's cells move to 1.06 and 3.2 of the true p_c"),
     Mutant(

@@ -90,6 +90,28 @@ def test_claim3_planted_threshold_scaling(evaluated, shared_ctx, monkeypatch):
     assert _failed("hierarchical.3", CLAIMS["hierarchical.3"].predict(shared_ctx), meas, shared_ctx)
 
 
+def test_claim3_level_check_flips_at_its_resolution():
+    """The n* level check at d = 48 on synthetic seeds (the predicted curve plus independent noise of the measured
+    size, SE 0.002): it passes at the predicted n* and fails once n* moves by 1.3x its stated resolution, either way."""
+    cfg = hc.main_runs("report")[1][-1]
+    S = hc.th.sandwich_variance_exact(cfg.target)
+    ns = np.array([n for n in cfg.n_grid if n > 2 * cfg.N], float)
+    rng = np.random.default_rng(5)
+    curves = hc.th.feature_correlation_prediction(cfg.target, ns, S=S) + 0.008 * rng.standard_normal((16, len(ns)))
+    meas = {"d": np.array([cfg.d]), "ns": [ns], "curves": [curves]}
+    n_star = hc.th.threshold_prediction(cfg.target, hc.RHO_THRESHOLD, S=S)
+    curve = hc.th.feature_correlation_prediction(cfg.target, ns, S=S)
+    slope = (hc.log_interp(ns, curve, n_star * 1.0001) - hc.log_interp(ns, curve, n_star)) / math.log(1.0001)
+    level = {"d": cfg.d, "n_star": n_star, "slope": slope,
+             "interp_bias": float(hc.log_interp(ns, curve, n_star)
+                                  - hc.th.feature_correlation_prediction(cfg.target, n_star, S=S))}
+    check = hc._level_check(level, meas)
+    assert check.passed and 0.05 < check.resolution < 0.5
+    for sign in (-1, 1):
+        moved = dict(level, n_star=n_star * math.exp(sign * 1.3 * check.resolution))
+        assert not hc._level_check(moved, meas).passed
+
+
 def test_claim4_planted_plateau_and_stage2(evaluated, shared_ctx, monkeypatch):
     pred, meas = evaluated("hierarchical.4")
     checks = _checks("hierarchical.4", pred, meas, shared_ctx)
@@ -167,6 +189,12 @@ def test_report_size_power(tmp_path, monkeypatch):
     for power in (-1.0, 1.0):
         bad = {**pred, "n_star": pred["n_star"] * ds**power}
         assert _failed("hierarchical.3", bad, meas, ctx)
+    # the threshold formula with A doubled moves n* by ~ +90 % at every d: the exponent cannot see it, the level can
+    real = hc.th.threshold_prediction
+    monkeypatch.setattr(hc.th, "threshold_prediction", lambda t, rho, S=None: real(t, rho, S=2 * S))
+    failed = _failed("hierarchical.3", c3.predict(ctx), meas, ctx)
+    monkeypatch.undo()
+    assert failed and all("at the predicted n*" in name for name in failed)
     c1 = CLAIMS["hierarchical.1"]
     meas1 = c1.measure(ctx)
     assert _failed("hierarchical.1", c1.predict(ctx), meas1, ctx) == []

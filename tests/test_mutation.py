@@ -50,3 +50,11 @@ def test_report_lists_pending_mutants_and_keeps_table_cells_whole():
     assert len(rows) == 2 and "\\|S_1\\|" in rows[0] and rows[1].endswith("| pending |")
     assert all(line.replace("\\|", "").count("|") == 9 for line in rows)  # 8 columns
     assert "not run" in rows[0]
+
+
+def test_every_catalogued_mutant_applies_to_the_current_sources():
+    """A snippet edited away (or duplicated, e.g. quoted in a docstring) would crash `make mutation` mid-run."""
+    from mutation.__main__ import REPO_ROOT, catalogue
+
+    for _, mutant in catalogue(["icl", "lssl", "admm", "grokking", "hierarchical"]):
+        mutant.apply((REPO_ROOT / mutant.file).read_text())
