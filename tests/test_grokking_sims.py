@@ -114,6 +114,23 @@ def test_early_stop_truncates_all_seeds_together():
     assert (last >= 0.9).all()
 
 
+@pytest.mark.parametrize("config", [
+    sim.Config(M=23, fraction=0.6, K=128, lr=1e-2, weight_decay=1e-3, epochs=300, log_every=5, stop_test_acc=0.99),
+    sim.Config(M=13, fraction=0.5, K=32, lr=3e-2, weight_decay=1e-3, epochs=60, log_every=10, log_gf=True,
+               train_W=False, top_init=0.0)])
+def test_cpu_seed_groups_give_the_batch_bit_for_bit(config, monkeypatch):
+    """Seeds trained in CPU groups (one seed each, then pairs) equal one batch of all of them exactly, also when
+    the seeds reach stop_test_acc at different epochs (the first config: alone, seeds 0-4 stop at epochs 95-80)."""
+    seeds = [0, 1, 2, 3, 4]
+    monkeypatch.setattr(sim, "CPU_GROUP_ELEMENTS", 1 << 40)
+    batch = sim.run(config, seeds)
+    for per_group in (1, 2):
+        monkeypatch.setattr(sim, "CPU_GROUP_ELEMENTS", per_group * config.n_train * config.K)
+        grouped = sim.run(config, seeds)
+        assert grouped[["seed", "step", "metric"]].equals(batch[["seed", "step", "metric"]])
+        assert np.array_equal(grouped.value.to_numpy(), batch.value.to_numpy(), equal_nan=True)
+
+
 def test_ascent_reaches_corrected_maximum():
     df = sim.ascent(sim.AscentConfig(M=11, steps=200, log_every=50), [0, 1])
     E = df[(df.metric == "energy_over_M") & (df.step == 200)].value.to_numpy()
