@@ -68,8 +68,15 @@ def _scratch(files: list[str], mutant: Mutant | None) -> Path:
     return root
 
 
+THREADS = {"per_job": 1}
+"""CPU threads of each evaluation (main() sets cores // jobs): two evaluations with torch's default two threads each
+on a 2-core machine ran a grokking mutant's simulations about 3x slower than one thread each (spinning OpenMP
+threads)."""
+
+
 def _env(root: Path, store: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(root), MPLBACKEND="Agg", THEORY_TESTBED_DEVICE="cpu")
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(THREADS["per_job"])
     env[ROOT_ENV] = str(store)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
@@ -219,6 +226,7 @@ def main(argv=None) -> int:
             parser.error(f"unknown system {s!r}; choose from {', '.join(SYSTEMS)}")
     if args.jobs < 1:
         parser.error(f"--jobs={args.jobs} must be >= 1")
+    THREADS["per_job"] = max(1, (os.cpu_count() or 1) // args.jobs)
     systems = args.systems or list(SYSTEMS)
     mutants = catalogue(systems)
     only = {m for m in args.only.split(",") if m}
