@@ -69,9 +69,9 @@ def _scratch(files: list[str], mutant: Mutant | None) -> Path:
 
 
 THREADS = {"per_job": 1}
-"""CPU threads of each evaluation (main() sets cores // jobs): two evaluations with torch's default two threads each
-on a 2-core machine ran a grokking mutant's simulations about 3x slower than one thread each (spinning OpenMP
-threads)."""
+"""CPU threads of each evaluation (main() sets cores // jobs). On the 2-core machine two grokking evaluations at report
+size with torch's default two threads each had not finished after 18 CPU-minutes each; with one thread each the
+same two mutants took 123 s and 135 s (oversubscribed OpenMP threads spin)."""
 
 
 def _env(root: Path, store: Path) -> dict:
