@@ -50,8 +50,9 @@ def test_mse_is_the_reference_codes_formula():
 def test_split_is_a_partition_and_labels_are_sums():
     config = sim.Config(M=13, fraction=0.4)
     (a, b, y), (at, bt, yt) = sim._split(config, runtime.generators([0]), "cpu")
-    pairs = set(zip((a * 13 + b)[0].tolist())) | set(zip((at * 13 + bt)[0].tolist()))
-    assert len(pairs) == 169 and a.shape[1] == config.n_train
+    train, test = set((a * 13 + b)[0].tolist()), set((at * 13 + bt)[0].tolist())
+    assert len(train | test) == 169 and a.shape[1] == config.n_train
+    assert not train & test and at.shape[1] == 169 - config.n_train  # disjoint: no training pair is scored as test
     assert torch.equal(y, (a + b) % 13) and torch.equal(yt, (at + bt) % 13)
 
 
