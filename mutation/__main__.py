@@ -195,7 +195,9 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=
              "not confirmed on the mutant (a crash or time-out of the evaluation counts as caught). Regenerate with "
              "`make mutation`.", "",
              f"**{total} mutants: {summary}.** " + (
-                 f"Wall time {wall_s / 60:.1f} min on this machine." if not pending else
+                 f"The claim evaluations recorded took {wall_s / 60:.0f} min of wall time summed over mutants and "
+                 f"sizes (two at a time on this 2-core machine, so roughly half that elapsed; unit tests and cache "
+                 f"hits not counted)." if not pending else
                  f"Written from the recorded outcomes of an unfinished run: the claim evaluations recorded so far "
                  f"took {wall_s / 60:.0f} min of wall time in all (two at a time, on a 2-core machine shared with "
                  f"other jobs; unit tests not counted); `make mutation` resumes the pending ones."), "",
