@@ -34,8 +34,8 @@ def one_hot_one_seed(config: sim.Config, seed: int, *, device="cpu", dtype=torch
 
 def batched_steps(config: sim.Config, seeds, *, group: int | None = None, device="cpu",
                   dtype=torch.float64) -> list[torch.Tensor]:
-    """The simulator's training loop alone (no evaluations): index-gather, hand gradients, the seeds in groups of
-    ``group`` (None: one batch of all of them)."""
+    """The simulator's training loop with evaluations only at the first and last epoch: index-gather, hand
+    gradients, the seeds in groups of ``group`` (None: one batch of all of them)."""
     group = group or len(seeds)
     out = []
     for i in range(0, len(seeds), group):

@@ -162,8 +162,9 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=()) -> str:
+def render(outcomes: list[dict], baselines: dict, sizes, pending=()) -> str:
     """The report; ``pending``: (system, Mutant) pairs not run yet (``--report-only`` on an unfinished run)."""
+    wall_s = sum(res.get("wall_s", 0.0) for o in outcomes for res in o["sizes"].values())
     rows, counts = [], {}
     for o in outcomes:
         verdict = classify(o, baselines[o["system"]])
@@ -196,8 +197,8 @@ def render(outcomes: list[dict], baselines: dict, sizes, wall_s: float, pending=
              "`make mutation`.", "",
              f"**{total} mutants: {summary}.** " + (
                  f"The claim evaluations recorded took {wall_s / 60:.0f} min of wall time summed over mutants and "
-                 f"sizes (two at a time on this 2-core machine, so roughly half that elapsed; unit tests and cache "
-                 f"hits not counted)." if not pending else
+                 f"sizes, across the runs that recorded them (two evaluations at a time on a 2-core machine; unit "
+                 f"tests not counted)." if not pending else
                  f"Written from the recorded outcomes of an unfinished run: the claim evaluations recorded so far "
                  f"took {wall_s / 60:.0f} min of wall time in all (two at a time, on a 2-core machine shared with "
                  f"other jobs; unit tests not counted); `make mutation` resumes the pending ones."), "",
@@ -242,7 +243,6 @@ def main(argv=None) -> int:
     record_path = store / "outcomes.json"
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
     files = _sources()
-    start = time.perf_counter()
 
     def job(item):
         system, mutant = item
@@ -270,7 +270,7 @@ def main(argv=None) -> int:
             print(f"[{i}/{len(mutants)}] {out['mutant']['id']:<48} {verdict['status']}"
                   f"{' (cached)' if cached else ''}", flush=True)
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(render(outcomes, baselines, sizes, time.perf_counter() - start))
+    Path(args.output).write_text(render(outcomes, baselines, sizes))
     print(f"wrote {args.output}")
     return 0
 
@@ -291,9 +291,8 @@ def _report_only(args, systems, mutants, sizes, record: dict) -> int:
             pending.append((system, mutant))
         else:
             outcomes.append(out)
-    wall = sum(res.get("wall_s", 0.0) for o in outcomes for res in o["sizes"].values())
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.output).write_text(render(outcomes, baselines, sizes, wall, pending))
+    Path(args.output).write_text(render(outcomes, baselines, sizes, pending))
     print(f"wrote {args.output}: {len(outcomes)} recorded, {len(pending)} pending")
     return 0
 

@@ -33,7 +33,7 @@ def test_only_claims_that_passed_on_the_unmutated_code_catch_a_mutant():
     crash = _outcome({"report": {}})
     crash["sizes"]["report"] = {"crash": "ValueError: boom", "claims": {}}
     assert classify(crash, base)["status"] == "caught by a claim at report size"
-    text = render([_outcome({"test": fail_both, "report": only_2})], {"toy": base}, ["test", "report"], 60.0)
+    text = render([_outcome({"test": fail_both, "report": only_2})], {"toy": base}, ["test", "report"])
     assert "1 caught at test size only" in text and "toy.2" in text  # the failing baseline claim is named
 
 
@@ -44,7 +44,7 @@ def test_report_lists_pending_mutants_and_keeps_table_cells_whole():
     done = _outcome({"test": {"toy.1": {"passed": False}}, "report": {"toy.1": {"passed": False}}}, unit="not run")
     done["mutant"]["description"] = "noise not divided by |S_1|"
     pending = [("toy", Mutant("toy-later", "sims/toy.py", "a", "b", "later bug", "moves |x| by 5 %"))]
-    text = render([done], {"toy": base}, ["test", "report"], 60.0, pending)
+    text = render([done], {"toy": base}, ["test", "report"], pending)
     assert "1 caught by a claim at report size, 1 pending (not run yet)" in text
     rows = [line for line in text.splitlines() if line.startswith("| toy |")]
     assert len(rows) == 2 and "\\|S_1\\|" in rows[0] and rows[1].endswith("| pending |")
