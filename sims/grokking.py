@@ -156,13 +156,21 @@ def _init(config: Config, gens, device, dtype):
     return W, V
 
 
-def hidden(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, M: int) -> torch.Tensor:
+def gather_index(a: torch.Tensor, b: torch.Tensor, M: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of the seeds' stacked W (S·2M, K) that pair (a, b) reads: a and M + b, offset by 2M per seed; flat (S·n,)."""
+    offset = (torch.arange(a.shape[0], device=a.device) * 2 * M)[:, None]
+    return (offset + a).reshape(-1), (offset + M + b).reshape(-1)
+
+
+def hidden(W: torch.Tensor, a: torch.Tensor, b: torch.Tensor, M: int, index=None) -> torch.Tensor:
     r"""Pre-activations :math:`XW` by index gathering: row (a, b) is :math:`W_a+W_{M+b}`; W (S, 2M, K), a, b (S, n)
-    -> (S, n, K). The backward pass is an index_add, never a one-hot matmul."""
+    -> (S, n, K). The backward pass is an index_add, never a one-hot matmul. ``index``: :func:`gather_index` of
+    (a, b), computed once by a caller that reuses the pairs. Row gathers by ``index_select`` (measured 1.5x faster
+    than advanced indexing on a CPU; the same additions, bit for bit)."""
     S = W.shape[0]
     flat = W.reshape(S * 2 * M, -1)
-    offset = (torch.arange(S, device=W.device) * 2 * M)[:, None]
-    return flat[offset + a] + flat[offset + M + b]
+    ia, ib = gather_index(a, b, M) if index is None else index
+    return flat.index_select(0, ia).add_(flat.index_select(0, ib)).view(S, -1, flat.shape[1])
 
 
 def _loss_per_seed(o, label, loss: str, M: int):
@@ -176,28 +184,34 @@ def _loss_per_seed(o, label, loss: str, M: int):
     return value, (logp.exp() - torch.nn.functional.one_hot(label, M).to(o.dtype)) / n
 
 
-def loss_and_grads(W, V, a, b, label, config: "Config", F=None):
+def loss_and_grads(W, V, a, b, label, config: "Config", F=None, index=None):
     r"""Per-seed loss and its exact gradients by hand (no autograd graph: about twice as fast on a CPU):
     :math:`H=XW` (gather), :math:`F=\sigma(H)`, :math:`o=FV`; :math:`\partial V=F^\top\partial o`,
     :math:`\partial H=(\partial o\,V^\top)\odot\sigma'(H)`, and :math:`\partial W` is the index_add of
     :math:`\partial H` onto rows a and M+b. Returns (loss (S,), dW, dV), dW None when W is frozen; tests check
-    it against autograd. ``F``: the features of a frozen W, computed once by the caller (the same numbers)."""
+    it against autograd. ``F``: the features of a frozen W, computed once by the caller (the same numbers);
+    ``index``: :func:`gather_index` of (a, b), likewise."""
     M = config.M
     sigma, dsigma = _activation(config.activation)
+    ia, ib = gather_index(a, b, M) if index is None else index
     if F is None or config.train_W:
-        H = hidden(W, a, b, M)
+        H = hidden(W, a, b, M, index=(ia, ib))
         F = sigma(H)
     o = F @ V
     value, d_o = _loss_per_seed(o, label, config.loss, M)
     dV = F.transpose(1, 2) @ d_o
     if not config.train_W:
         return value, None, dV
-    dH = (d_o @ V.transpose(1, 2)) * dsigma(H)
+    if config.activation == "sqr":
+        # sigma'(H) = 2H: the factor 2 rides on the small d_o, and the product is taken in place. Scaling by a power
+        # of two is exact, so ((2 d_o) V^T) H equals (d_o V^T)(2H) bit for bit (tested), one pass over H fewer.
+        dH = ((2 * d_o) @ V.transpose(1, 2)).mul_(H)
+    else:
+        dH = (d_o @ V.transpose(1, 2)) * dsigma(H)
     S, K = W.shape[0], W.shape[2]
-    offset = (torch.arange(S, device=W.device) * 2 * M)[:, None]
     dW = torch.zeros(S * 2 * M, K, dtype=W.dtype, device=W.device)
-    dW.index_add_(0, (offset + a).reshape(-1), dH.reshape(-1, K))
-    dW.index_add_(0, (offset + M + b).reshape(-1), dH.reshape(-1, K))
+    dW.index_add_(0, ia, dH.reshape(-1, K))
+    dW.index_add_(0, ib, dH.reshape(-1, K))
     return value, dW.reshape(S, 2 * M, K), dV
 
 
@@ -298,14 +312,16 @@ class _Trainer:
         self.config, self.dtype, self.epoch = config, dtype, 0
         gens = runtime.generators(seeds, device)
         self.train, self.test = _split(config, gens, device)
+        self.index = {split: gather_index(a, b, config.M) for split, (a, b, _) in (("train", self.train),
+                                                                                    ("test", self.test))}
         self.W, self.V = _init(config, gens, device, dtype)
         self.opt = _optimizer(config, [self.W, self.V] if config.train_W else [self.V])
         self.sigma = _activation(config.activation)[0]
         self.steps = set(_log_steps(config.epochs, config.log_every))
         # a frozen W (the lazy stage) has fixed features: computed once instead of every epoch and log
         self.frozen = None if config.train_W else {
-            split: self.sigma(hidden(self.W, a, b, config.M)) for split, (a, b, _) in (("train", self.train),
-                                                                                      ("test", self.test))}
+            split: self.sigma(hidden(self.W, a, b, config.M, self.index[split]))
+            for split, (a, b, _) in (("train", self.train), ("test", self.test))}
         self.log: dict[str, list] = {}
         self.logged: list[int] = []
         self.record()
@@ -316,7 +332,7 @@ class _Trainer:
         with torch.no_grad():
             values = {}
             for split, (a, b, y) in (("train", self.train), ("test", self.test)):
-                F = self.sigma(hidden(W, a, b, M)) if self.frozen is None else self.frozen[split]
+                F = self.sigma(hidden(W, a, b, M, self.index[split])) if self.frozen is None else self.frozen[split]
                 o = F @ V
                 values[f"{split}_acc"] = (o.argmax(dim=-1) == y).to(self.dtype).mean(dim=-1)
                 values[f"{split}_loss"] = _loss_per_seed(o, y, config.loss, M)[0]
@@ -344,7 +360,8 @@ class _Trainer:
         while self.epoch < until:
             self.epoch += 1
             F = None if self.frozen is None else self.frozen["train"]
-            _, self.W.grad, self.V.grad = loss_and_grads(self.W, self.V, *self.train, self.config, F=F)
+            _, self.W.grad, self.V.grad = loss_and_grads(self.W, self.V, *self.train, self.config, F=F,
+                                                         index=self.index["train"])
             self.opt.step()
             if bar is not None:
                 bar.update(1)

@@ -44,6 +44,29 @@ def test_hand_gradients_equal_autograd_and_one_hot(activation, loss, factors):
         assert (got is None and want is None) or torch.equal(got, want)
 
 
+def test_fast_sqr_path_is_bit_identical_to_the_plain_formulas():
+    """The simulator's sqr gradient ((2 d_o) V^T, times H in place) and its index_select gathers against the plain
+    formulas they replaced (advanced indexing, (d_o V^T) * 2H): equal bit for bit, so stored runs are unchanged."""
+    config = sim.Config(M=23, fraction=0.5, K=96)
+    S, M, K = 3, config.M, config.K
+    gens = runtime.generators([5, 6, 7])
+    (a, b, y), _ = sim._split(config, gens, "cpu")
+    W, V = sim._init(config, gens, "cpu", torch.float64)
+    offset = (torch.arange(S) * 2 * M)[:, None]
+    H = W.reshape(S * 2 * M, K)[offset + a] + W.reshape(S * 2 * M, K)[offset + M + b]
+    F = torch.square(H)
+    value, d_o = sim._loss_per_seed(F @ V, y, "mse", M)
+    dH = (d_o @ V.transpose(1, 2)) * (2 * H)
+    dW = torch.zeros(S * 2 * M, K, dtype=torch.float64)
+    dW.index_add_(0, (offset + a).reshape(-1), dH.reshape(-1, K))
+    dW.index_add_(0, (offset + M + b).reshape(-1), dH.reshape(-1, K))
+    assert torch.equal(sim.hidden(W, a, b, M), H)
+    got = sim.loss_and_grads(W, V, a, b, y, config)
+    assert torch.equal(got[0], value)
+    assert torch.equal(got[1], dW.reshape(S, 2 * M, K))
+    assert torch.equal(got[2], F.transpose(1, 2) @ d_o)
+
+
 def test_mse_is_the_reference_codes_formula():
     # yuandong-tian/understanding: sum_q oc^2 - 2 oc[label] + 1 - 1/M, averaged over samples
     o = torch.randn(1, 9, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
