@@ -23,6 +23,11 @@ unexport PYTHONDONTWRITEBYTECODE
 export MALLOC_MMAP_THRESHOLD_ := 33554432
 export MALLOC_TRIM_THRESHOLD_ := 4294967296
 export MALLOC_TOP_PAD_ := 268435456
+# and back its memory with transparent huge pages where the kernel offers them on request (THP "madvise"; glibc
+# >= 2.35, older ones ignore the tunable): a 2 MiB fault instead of 512 small ones. Measured on three report-size
+# runs (grokking, hierarchical d = 32, icl; one thread, two repeats): minor page faults 3.3M -> 0.12M, system
+# time 6.8 -> 3.5 s, wall 62.6-65.6 -> 58.8-59.3 s. Memory contents are untouched: results are bit for bit the same.
+export GLIBC_TUNABLES := $(if $(GLIBC_TUNABLES),$(GLIBC_TUNABLES):)glibc.malloc.hugetlb=1
 
 # The venv is a prerequisite only when we use it.
 SETUP := $(if $(filter $(VENV_PY),$(PYTHON)),$(VENV)/.installed,)
