@@ -92,8 +92,8 @@ MUTANTS = [
     Mutant(
         id="hierarchical-sims-hermite-features-drop-last-factor",
         file=SIMS,
-        old="    for s in range(1, k):\n        out = out * table[..., index[:, s]]",
-        new="    for s in range(1, k - 1):\n        out = out * table[..., index[:, s]]",
+        old="        torch.mul(product, factors[-1], out=out[..., start:stop])",
+        new="        out[..., start:stop] = product",
         description="multivariate Hermite features multiply one factor too few (x_i x_j becomes x_i)",
         moves="corr(phi, p) 0.953 -> 0.298, degree<=2 ridge error +55 %, three-layer error 0.276 -> 0.973",
     ),

