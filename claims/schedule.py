@@ -240,13 +240,21 @@ def prefetch(claims: Sequence[Claim], ctx: Context, n_jobs: int | None = None, *
     return {"runs": len(seen), "failed": len(failed), "seconds": time.perf_counter() - start}
 
 
+WORKER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+"""Set in each pool worker before it loads numpy: one BLAS thread, as torch has (runtime.use_one_cpu_thread). The
+workers fill the cores between them; numpy's OpenBLAS defaults to one thread per core, and two workers each
+spinning two threads ran grokking's weight-decay G_F run (numpy solves in theory.grokking.gf_fixed_point) 13.1 s
+-> 20.4 s beside a busy core. OpenBLAS's thread count changes that solve's rounding (gf_star_norm moves by
+<= 1.2e-15 relative), so such a metric is reproducible for a given thread count, not across them."""
+
+
 def _run_pool(ctx, n_jobs, queue, claims, pending, finished, failed, explore) -> None:
     # A private loky pool, shut down when the queue is empty: loky's reusable singleton would be picked up by joblib's
     # Parallel in a later ctx.sweep without the memmapping state joblib adds to its own executors (AttributeError).
     from joblib.externals.loky.process_executor import ProcessPoolExecutor
 
     by_id = {c.id: c for c in claims}
-    with ProcessPoolExecutor(max_workers=n_jobs) as executor:
+    with ProcessPoolExecutor(max_workers=n_jobs, env=WORKER_ENV) as executor:
         _drain(executor, ctx, n_jobs, queue, by_id, pending, finished, failed, explore)
 
 

@@ -228,7 +228,7 @@ def _targets(label: torch.Tensor, M: int, dtype) -> torch.Tensor:
     return torch.nn.functional.one_hot(label, M).to(dtype) - 1.0 / M
 
 
-def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Config) -> dict[str, torch.Tensor]:
+def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Config, YYF=None) -> dict[str, torch.Tensor]:
     r"""Stage-I statistics in the code's convention (class-centred :math:`\tilde Y`, uncentred F):
 
     - ``gf_norm``: :math:`\|G_F\|_F`, :math:`G_F=(\tilde Y-FVP_c)(VP_c)^\top = -\tfrac n2\,\partial L/\partial F`;
@@ -236,12 +236,14 @@ def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Con
     - ``gf_star_norm``: theory's Eq.-4 fixed point (:func:`theory.grokking.gf_fixed_point`, :math:`\eta_{\rm eff}`)
       evaluated at the simulator's current F, which moves in full training and is too large to store (0 when
       :math:`\eta=0`). Claims on the lazy stage recompute it from :func:`stage1_inputs` instead.
+
+    ``YYF``: :math:`\tilde Y\tilde Y^\top F`, which a frozen F fixes; computed once by the caller.
     """
     Y = _targets(label, config.M, F.dtype)
     Vc = V - V.mean(dim=-1, keepdim=True)
     G = (Y - F @ Vc) @ Vc.transpose(1, 2)
     stats = {"gf_norm": torch.linalg.norm(G, dim=(1, 2))}
-    YYF = Y @ (Y.transpose(1, 2) @ F)
+    YYF = Y @ (Y.transpose(1, 2) @ F) if YYF is None else YYF
     stats["gf_cos"] = (G * YYF).sum(dim=(1, 2)) / (stats["gf_norm"] * torch.linalg.norm(YYF, dim=(1, 2)))
     star = torch.zeros_like(stats["gf_norm"])
     if config.weight_decay > 0:
@@ -273,19 +275,28 @@ def _group_fft(x: torch.Tensor, dim: int, moduli: tuple[int, ...]) -> torch.Tens
     return torch.fft.fftn(x.reshape(*lead, *moduli), dim=axes).reshape(*lead, -1).movedim(-1, dim)
 
 
-def _phase_coherence(W: torch.Tensor, V: torch.Tensor, config: Config) -> torch.Tensor:
-    r"""Per seed, measured in torch (independently of theory/): Gromov's phase relation. For neuron j at its top
-    non-trivial frequency k (largest :math:`|U_k|^2+|V_k|^2` of its two input halves), the term
-    :math:`U_kV_k\overline{O_k}` with O the DFT of its output row; coherence
-    :math:`\sum_j\mathrm{Re}(\cdot)/\sum_j|\cdot|`, 1 when every neuron has :math:`\varphi_3=\varphi_1+\varphi_2`."""
+def _phase_inputs(W: torch.Tensor, config: Config) -> tuple[torch.Tensor, torch.Tensor]:
+    """The part of :func:`_phase_coherence` that depends on W alone: each neuron's top non-trivial frequency k
+    (S, 1, K) and :math:`U_kV_k` (S, K)."""
     moduli = tuple(config.factors) or (config.M,)
     M = config.M
     U, Vin = _group_fft(W[:, :M, :], 1, moduli), _group_fft(W[:, M:, :], 1, moduli)  # (S, M, K)
-    O = _group_fft(V, 2, moduli).transpose(1, 2)  # (S, M, K)
     power = U.abs() ** 2 + Vin.abs() ** 2
     power[:, 0, :] = -1.0
     k = power.argmax(dim=1, keepdim=True)
-    term = (U.gather(1, k) * Vin.gather(1, k) * O.gather(1, k).conj())[:, 0, :]
+    return k, (U.gather(1, k) * Vin.gather(1, k))[:, 0, :]
+
+
+def _phase_coherence(W: torch.Tensor, V: torch.Tensor, config: Config, inputs=None) -> torch.Tensor:
+    r"""Per seed, measured in torch (independently of theory/): Gromov's phase relation. For neuron j at its top
+    non-trivial frequency k (largest :math:`|U_k|^2+|V_k|^2` of its two input halves), the term
+    :math:`U_kV_k\overline{O_k}` with O the DFT of its output row; coherence
+    :math:`\sum_j\mathrm{Re}(\cdot)/\sum_j|\cdot|`, 1 when every neuron has :math:`\varphi_3=\varphi_1+\varphi_2`.
+    ``inputs``: :func:`_phase_inputs` of W, which a frozen W fixes; computed once by the caller."""
+    moduli = tuple(config.factors) or (config.M,)
+    k, UV = _phase_inputs(W, config) if inputs is None else inputs
+    O = _group_fft(V, 2, moduli).transpose(1, 2)  # (S, M, K)
+    term = UV * O.gather(1, k).conj()[:, 0, :]
     size = term.abs().sum(dim=1)
     return torch.where(size > 0, term.real.sum(dim=1) / torch.where(size > 0, size, 1.0), torch.zeros_like(size))
 
@@ -318,10 +329,17 @@ class _Trainer:
         self.opt = _optimizer(config, [self.W, self.V] if config.train_W else [self.V])
         self.sigma = _activation(config.activation)[0]
         self.steps = set(_log_steps(config.epochs, config.log_every))
-        # a frozen W (the lazy stage) has fixed features: computed once instead of every epoch and log
+        # a frozen W (the lazy stage) has fixed features: computed once instead of every epoch and log, with
+        # everything the log derives from W alone (the same numbers, bit for bit)
         self.frozen = None if config.train_W else {
             split: self.sigma(hidden(self.W, a, b, config.M, self.index[split]))
             for split, (a, b, _) in (("train", self.train), ("test", self.test))}
+        if self.frozen is not None:
+            self.frozen["fourier"] = _fourier(self.W, config)
+            self.frozen["phase"] = _phase_inputs(self.W, config)
+            if config.log_gf:
+                Y, F = _targets(self.train[2], config.M, dtype), self.frozen["train"]
+                self.frozen["YYF"] = Y @ (Y.transpose(1, 2) @ F)
         self.log: dict[str, list] = {}
         self.logged: list[int] = []
         self.record()
@@ -337,12 +355,13 @@ class _Trainer:
                 values[f"{split}_acc"] = (o.argmax(dim=-1) == y).to(self.dtype).mean(dim=-1)
                 values[f"{split}_loss"] = _loss_per_seed(o, y, config.loss, M)[0]
                 if split == "train" and config.log_gf:
-                    values.update(_gf_stats(F, V, y, config))
+                    values.update(_gf_stats(F, V, y, config, None if self.frozen is None else self.frozen["YYF"]))
             values["W_norm"] = torch.linalg.norm(W, dim=(1, 2))
             values["V_norm"] = torch.linalg.norm(V, dim=(1, 2))
-            share, self.spectrum = _fourier(W, config)
+            share, self.spectrum = _fourier(W, config) if self.frozen is None else self.frozen["fourier"]
             values["fourier_share"] = torch.as_tensor(share)
-            values["phase_coherence"] = _phase_coherence(W, V, config)
+            values["phase_coherence"] = _phase_coherence(W, V, config,
+                                                         None if self.frozen is None else self.frozen["phase"])
             for name, v in values.items():
                 # as Python floats (pymalloc's own arenas): thousands of small long-lived tensors between the
                 # epochs' large temporaries fragmented the C heap (RSS grew by ~10 MB per epoch, 10 GB per run)

@@ -57,6 +57,17 @@ def test_discovery_finds_dependent_runs_and_a_hidden_run_costs_only_time(tmp_pat
     assert len(_stored(tmp_path / "serial")) == stats["runs"] + 1
 
 
+def test_pool_workers_load_numpy_with_one_blas_thread(tmp_path, monkeypatch):
+    """Two workers on two cores must not each spin a BLAS thread per core (see claims.schedule.WORKER_ENV)."""
+    log = tmp_path / "env.log"
+    monkeypatch.setenv("TOY_ENV_LOG", str(log))
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    prefetch(_toy_claims(), _ctx(tmp_path / "pooled", 2))
+    seen = log.read_text().split()
+    # the pool's four runs; the claim's hidden run is computed in this process, which keeps the default
+    assert sorted(seen) == ["1", "1", "1", "1", "None"], seen
+
+
 def test_recording_context_stops_at_the_first_missing_run(tmp_path):
     ctx = _ctx(tmp_path, 1)
     claim = _toy_claims()[0]
