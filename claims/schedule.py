@@ -17,7 +17,6 @@ else reports/run_costs.json (written by full report-size validations), else the 
 """
 from __future__ import annotations
 
-import ctypes
 import heapq
 import importlib
 import json
@@ -198,21 +197,7 @@ def _worker(req: Request, device: str, root: str) -> str:
     from sims.sweep import run_one
 
     run_one(req.fn, req.config, req.seeds, device, req.dtype, root, threads=1)
-    _trim_heap()
     return req.key
-
-
-def _trim_heap() -> None:
-    """Hand the heap's free memory back to the kernel after a run (glibc ``malloc_trim``; a no-op elsewhere).
-
-    The Makefile tells malloc to keep freed memory (fewer page faults within a run), so a worker's resident size
-    stayed at its largest run's peak. loky reads growth of more than 300 MB over a worker's first job as a leak and
-    replaces the worker: four replacements per cold ``make``, each a fresh interpreter that imports torch again
-    (~3.5 s). Trimming keeps the resident size at the live data, and the memory free for the other worker."""
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def prefetch(claims: Sequence[Claim], ctx: Context, n_jobs: int | None = None, *, write_costs: bool = False,
