@@ -76,7 +76,7 @@ same two mutants took 123 s and 135 s (oversubscribed OpenMP threads spin)."""
 
 def _env(root: Path, store: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(root), MPLBACKEND="Agg", THEORY_TESTBED_DEVICE="cpu")
-    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(THREADS["per_job"])
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = env["OPENBLAS_NUM_THREADS"] = str(THREADS["per_job"])
     env[ROOT_ENV] = str(store)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env

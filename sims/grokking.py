@@ -193,9 +193,9 @@ def loss_and_grads(W, V, a, b, label, config: "Config", F=None, index=None):
     ``index``: :func:`gather_index` of (a, b), likewise."""
     M = config.M
     sigma, dsigma = _activation(config.activation)
-    ia, ib = gather_index(a, b, M) if index is None else index
-    if F is None or config.train_W:
-        H = hidden(W, a, b, M, index=(ia, ib))
+    if F is None or config.train_W:  # the gather index serves H here and dW below (train_W)
+        index = gather_index(a, b, M) if index is None else index
+        H = hidden(W, a, b, M, index=index)
         F = sigma(H)
     o = F @ V
     value, d_o = _loss_per_seed(o, label, config.loss, M)
@@ -210,8 +210,8 @@ def loss_and_grads(W, V, a, b, label, config: "Config", F=None, index=None):
         dH = (d_o @ V.transpose(1, 2)) * dsigma(H)
     S, K = W.shape[0], W.shape[2]
     dW = torch.zeros(S * 2 * M, K, dtype=W.dtype, device=W.device)
-    dW.index_add_(0, ia, dH.reshape(-1, K))
-    dW.index_add_(0, ib, dH.reshape(-1, K))
+    dW.index_add_(0, index[0], dH.reshape(-1, K))
+    dW.index_add_(0, index[1], dH.reshape(-1, K))
     return value, dW.reshape(S, 2 * M, K), dV
 
 
@@ -228,6 +228,13 @@ def _targets(label: torch.Tensor, M: int, dtype) -> torch.Tensor:
     return torch.nn.functional.one_hot(label, M).to(dtype) - 1.0 / M
 
 
+def _lemma1_direction(F: torch.Tensor, label: torch.Tensor, M: int) -> torch.Tensor:
+    r""":math:`\tilde Y\tilde Y^\top F` (S, n, K), Lemma 1's structure that ``gf_cos`` of :func:`_gf_stats` compares
+    G_F with; fixed by a frozen F."""
+    Y = _targets(label, M, F.dtype)
+    return Y @ (Y.transpose(1, 2) @ F)
+
+
 def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Config, YYF=None) -> dict[str, torch.Tensor]:
     r"""Stage-I statistics in the code's convention (class-centred :math:`\tilde Y`, uncentred F):
 
@@ -237,13 +244,13 @@ def _gf_stats(F: torch.Tensor, V: torch.Tensor, label: torch.Tensor, config: Con
       evaluated at the simulator's current F, which moves in full training and is too large to store (0 when
       :math:`\eta=0`). Claims on the lazy stage recompute it from :func:`stage1_inputs` instead.
 
-    ``YYF``: :math:`\tilde Y\tilde Y^\top F`, which a frozen F fixes; computed once by the caller.
+    ``YYF``: :func:`_lemma1_direction` of F, which a frozen F fixes; computed once by the caller.
     """
     Y = _targets(label, config.M, F.dtype)
     Vc = V - V.mean(dim=-1, keepdim=True)
     G = (Y - F @ Vc) @ Vc.transpose(1, 2)
     stats = {"gf_norm": torch.linalg.norm(G, dim=(1, 2))}
-    YYF = Y @ (Y.transpose(1, 2) @ F) if YYF is None else YYF
+    YYF = _lemma1_direction(F, label, config.M) if YYF is None else YYF
     stats["gf_cos"] = (G * YYF).sum(dim=(1, 2)) / (stats["gf_norm"] * torch.linalg.norm(YYF, dim=(1, 2)))
     star = torch.zeros_like(stats["gf_norm"])
     if config.weight_decay > 0:
@@ -338,8 +345,7 @@ class _Trainer:
             self.frozen["fourier"] = _fourier(self.W, config)
             self.frozen["phase"] = _phase_inputs(self.W, config)
             if config.log_gf:
-                Y, F = _targets(self.train[2], config.M, dtype), self.frozen["train"]
-                self.frozen["YYF"] = Y @ (Y.transpose(1, 2) @ F)
+                self.frozen["YYF"] = _lemma1_direction(self.frozen["train"], self.train[2], config.M)
         self.log: dict[str, list] = {}
         self.logged: list[int] = []
         self.record()
