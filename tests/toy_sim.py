@@ -1,8 +1,8 @@
 """A toy simulator for the foundation tests: the mean square of Gaussian draws, batched over seeds.
 
 TOY_CRASH_AT=<n> makes the run with ``config.n == n`` kill its process mid-run (a SLURM time-out, a power cut);
-TOY_FAIL_AT=<n> makes it raise; TOY_CALL_LOG=<path> appends one line per executed run (to count cache misses); TOY_ENV_LOG=<path> the
-OPENBLAS_NUM_THREADS the run saw;
+TOY_FAIL_AT=<n> makes it raise; TOY_CALL_LOG=<path> appends one line per executed run (to count cache misses);
+TOY_ENV_LOG=<path> appends the OPENBLAS_NUM_THREADS each run saw (to check what pool workers get);
 TOY_SLEEP=<s> makes every run take s seconds (to kill a sweep mid-way); TOY_NAN=1 makes the metrics NaN (a
 diverged run). ``label='diverges'`` declares NaN the expected outcome; ``memory_bytes`` is 8 bytes per draw.
 """
